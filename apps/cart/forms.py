@@ -1,0 +1,12 @@
+from django import forms
+from django.conf import settings
+
+
+class CartAddProductForm(forms.Form):
+    """How many units to put in the cart; `override` replaces the quantity instead of adding."""
+
+    quantity = forms.TypedChoiceField(
+        choices=[(i, str(i)) for i in range(1, settings.CART_MAX_QUANTITY_PER_PRODUCT + 1)],
+        coerce=int,
+    )
+    override = forms.BooleanField(required=False, initial=False, widget=forms.HiddenInput)

@@ -1,0 +1,47 @@
+"""The cart page and the two POST actions that change it."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.cart.cart import Cart
+from apps.cart.forms import CartAddProductForm
+from apps.shop.models import Product
+
+
+@require_POST
+def cart_add(request, product_id):
+    product = get_object_or_404(Product, id=product_id, available=True)
+    form = CartAddProductForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            f"Choose a quantity from 1 to {settings.CART_MAX_QUANTITY_PER_PRODUCT}.",
+        )
+        return redirect(product.get_absolute_url())
+    wanted = form.cleaned_data["quantity"]
+    override = form.cleaned_data["override"]
+    held = Cart(request).add(product=product, quantity=wanted, override_quantity=override)
+    if not override and held == settings.CART_MAX_QUANTITY_PER_PRODUCT:
+        messages.info(request, f"Your cart holds {held} of {product.name}, the most one order can take.")
+    elif override:
+        messages.success(request, f"Your cart now holds {held} of {product.name}.")
+    else:
+        messages.success(request, f"Added {wanted} of {product.name} to your cart.")
+    return redirect("cart:cart_detail")
+
+
+@require_POST
+def cart_remove(request, product_id):
+    Cart(request).remove(product_id)
+    return redirect("cart:cart_detail")
+
+
+def cart_detail(request):
+    cart = Cart(request)
+    lines = [
+        (line, CartAddProductForm(initial={"quantity": line.quantity, "override": True}))
+        for line in cart
+    ]
+    return render(request, "cart/detail.html", {"cart": cart, "lines": lines})

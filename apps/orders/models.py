@@ -1,0 +1,56 @@
+"""Orders placed at checkout, with one item per cart line at the price paid."""
+
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from apps.shop.models import Product
+
+
+class Order(models.Model):
+    first_name = models.CharField(max_length=50)
+    last_name = models.CharField(max_length=50)
+    email = models.EmailField()
+    address = models.CharField(max_length=250)
+    postal_code = models.CharField(max_length=20)
+    city = models.CharField(max_length=100)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    paid = models.BooleanField(default=False)
+    # The session cart this order was made from: a resubmitted checkout finds the same order
+    # here instead of creating a second one.
+    cart_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["-created"])]
+
+    def __str__(self):
+        return f"Order {self.id}"
+
+    def get_total_cost(self) -> Decimal:
+        return sum((item.get_cost() for item in self.items.all()), Decimal("0.00"))
+
+    def get_admin_detail_url(self):
+        return reverse("orders:admin_order_detail", args=[self.id])
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, related_name="items", on_delete=models.CASCADE)
+    # PROTECT, not the seed's CASCADE: deleting a product must not rewrite past orders.
+    product = models.ForeignKey(Product, related_name="order_items", on_delete=models.PROTECT)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="order_item_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return str(self.id)
+
+    def get_cost(self) -> Decimal:
+        return self.price * self.quantity

@@ -1,0 +1,151 @@
+"""Orders in the admin: the changelist, the change page, the CSV export and the staff order page."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from pytest_django.asserts import assertContains, assertTemplateUsed
+
+from apps.orders.tests.factories import OrderFactory, OrderItemFactory
+from apps.shop.tests.factories import ProductFactory
+
+CHANGELIST_URL = reverse("admin:orders_order_changelist")
+
+CSV_HEADER = ["id", "first_name", "last_name", "email", "address", "postal_code", "city",
+              "paid", "created", "updated", "total_cost"]
+
+
+@pytest.fixture
+def order(db):
+    """An order for 2 × 19.90 + 3 × 7.50 = 62.30."""
+    order = OrderFactory(first_name="Ada", last_name="Lovelace")
+    lamp = ProductFactory(name="Desk lamp", price=Decimal("19.90"))
+    mug = ProductFactory(name="Mug", price=Decimal("7.50"))
+    OrderItemFactory(order=order, product=lamp, quantity=2)
+    OrderItemFactory(order=order, product=mug, quantity=3)
+    return order
+
+
+def export(admin_client, orders):
+    return admin_client.post(
+        CHANGELIST_URL,
+        {"action": "export_to_csv", "_selected_action": [o.id for o in orders]},
+    )
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+
+
+@pytest.mark.django_db
+class TestOrderAdmin:
+    def test_changelist_lists_orders(self, admin_client, order):
+        response = admin_client.get(CHANGELIST_URL)
+
+        assert response.status_code == 200
+        assertContains(response, "Lovelace")
+        assertContains(response, order.get_admin_detail_url())
+
+    def test_change_page_shows_the_items_inline(self, admin_client, order):
+        response = admin_client.get(reverse("admin:orders_order_change", args=[order.id]))
+
+        assert response.status_code == 200
+        (inline,) = response.context["inline_admin_formsets"]
+        assert {form.instance.product.name for form in inline.formset.forms} == {"Desk lamp", "Mug"}
+        assertContains(response, 'name="items-TOTAL_FORMS" value="2"', html=False)
+
+    def test_csv_export_is_an_attachment_with_a_header_and_a_row_per_selected_order(
+        self, admin_client, order
+    ):
+        cheap = OrderFactory()
+        OrderItemFactory(order=cheap, product=ProductFactory(price=Decimal("3.25")), quantity=4)
+        not_selected = OrderFactory()
+        OrderItemFactory(order=not_selected)
+
+        response = export(admin_client, [order, cheap])
+
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        assert response["Content-Disposition"].startswith('attachment; filename="orders-')
+        assert response["Content-Disposition"].endswith('.csv"')
+        header, *rows = csv_rows(response)
+        assert header == CSV_HEADER
+        by_id = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+        assert set(by_id) == {str(order.id), str(cheap.id)}
+        assert Decimal(by_id[str(order.id)]["total_cost"]) == Decimal("62.30")
+        assert Decimal(by_id[str(cheap.id)]["total_cost"]) == Decimal("13.00")
+        assert by_id[str(order.id)]["first_name"] == "Ada"
+        assert by_id[str(order.id)]["email"] == order.email
+        assert by_id[str(order.id)]["paid"] == "False"
+
+    def test_csv_total_cost_is_written_with_two_decimal_places(self, admin_client, order):
+        header, row = csv_rows(export(admin_client, [order]))
+
+        total = dict(zip(header, row, strict=True))["total_cost"]
+        # On SQLite the database sums in floating point and Django hands back the sum unquantized
+        # ("62.3000000000000"); a money column must read the same on every database.
+        assert total == "62.30", f"total_cost written as {total!r}, expected '62.30'"
+
+    @pytest.mark.parametrize(
+        "typed",
+        ['=HYPERLINK("x")', "+1+1", "-2+3", "@SUM(A1:A2)"],
+    )
+    def test_csv_export_writes_a_formula_like_value_as_text(self, admin_client, typed):
+        order = OrderFactory(first_name=typed)
+        OrderItemFactory(order=order)
+
+        header, row = csv_rows(export(admin_client, [order]))
+
+        assert dict(zip(header, row, strict=True))["first_name"] == "'" + typed
+
+    def test_csv_export_leaves_ordinary_values_alone(self, admin_client):
+        order = OrderFactory(first_name="Zoë", address="1 Main St, Apt 2")
+        OrderItemFactory(order=order)
+
+        header, row = csv_rows(export(admin_client, [order]))
+
+        cells = dict(zip(header, row, strict=True))
+        assert (cells["first_name"], cells["address"]) == ("Zoë", "1 Main St, Apt 2")
+
+
+@pytest.mark.django_db
+class TestAdminOrderDetail:
+    def url(self, order_id):
+        return reverse("orders:admin_order_detail", args=[order_id])
+
+    def test_staff_sees_the_order_with_its_items_and_total(self, admin_client, order):
+        response = admin_client.get(self.url(order.id))
+
+        assert response.status_code == 200
+        assertTemplateUsed(response, "orders/admin/order/detail.html")
+        assertContains(response, "Ada Lovelace")
+        assertContains(response, "<td>Desk lamp</td>", html=True)
+        assertContains(response, "<td>Mug</td>", html=True)
+        assertContains(response, '<td class="num">$39.80</td>', html=True)
+        assertContains(response, '<td class="num">$62.30</td>', html=True)
+
+    def test_anonymous_is_sent_to_the_admin_login(self, client, order):
+        response = client.get(self.url(order.id))
+
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+        assert b"Lovelace" not in response.content
+
+    def test_logged_in_customer_who_is_not_staff_is_sent_to_the_admin_login(
+        self, client, django_user_model, order
+    ):
+        user = django_user_model.objects.create_user(username="shopper", password="a-long-password-1")
+        client.force_login(user)
+
+        response = client.get(self.url(order.id))
+
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+        assert b"Lovelace" not in response.content
+
+    def test_unknown_order_is_404_for_staff(self, admin_client, order):
+        response = admin_client.get(self.url(order.id + 1000))
+
+        assert response.status_code == 404

@@ -1,0 +1,25 @@
+"""Reads of the catalog, shaped for the pages that show them."""
+
+from django.db.models import QuerySet
+
+from apps.shop.models import Category, Product
+
+
+def category_list() -> list[Category]:
+    return list(Category.objects.all())
+
+
+def available_products(*, category: Category | None = None) -> QuerySet[Product]:
+    products = Product.objects.filter(available=True)
+    if category is not None:
+        products = products.filter(category=category)
+    # The list shows no description: leave the largest column in the database.
+    return products.defer("description")
+
+
+def available_product(*, product_id: int, slug: str) -> Product | None:
+    return (
+        Product.objects.select_related("category")
+        .filter(id=product_id, slug=slug, available=True)
+        .first()
+    )

@@ -1,0 +1,33 @@
+"""factory_boy factories for the catalog, shared by every app's tests."""
+
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from apps.shop.models import Category, Product
+
+
+class CategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    # A prefix no reserved slug (admin, cart, ...) starts with, so every slug is valid.
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    category = factory.SubFactory(CategoryFactory)
+    name = factory.Sequence(lambda n: f"Product {n}")
+    # Product slugs need not be unique, but detail URLs read better in failures when they are.
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    description = "A product made for a test."
+    price = Decimal("10.00")
+    stock = 10
+    available = True
+    # No file: most tests never look at the image, and writing one would only slow them down.
+    image = ""

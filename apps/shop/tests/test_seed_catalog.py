@@ -1,0 +1,139 @@
+"""Tests of `manage.py seed_catalog` and the demo catalog service behind it."""
+
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from apps.shop.demo_catalog import DEMO_CATEGORIES, IMAGE_SIZE, demo_product
+from apps.shop.models import RESERVED_CATEGORY_SLUGS, Category, Product
+from apps.shop.tests.factories import ProductFactory
+
+
+def seed(products: int | None = None) -> str:
+    out = io.StringIO()
+    options = {} if products is None else {"products": products}
+    call_command("seed_catalog", stdout=out, **options)
+    return out.getvalue()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def catalog() -> list[tuple]:
+    return list(
+        Product.objects.order_by("slug")
+        .values_list("slug", "name", "category__slug", "description", "price", "stock")
+    )
+
+
+@pytest.mark.django_db
+class TestSeedCatalog:
+    def test_creates_the_products_asked_for_spread_over_several_categories(self):
+        output = seed(12)
+
+        assert Product.objects.count() == 12
+        assert Category.objects.count() == 6
+        assert all(category.products.count() == 2 for category in Category.objects.all())
+        assert output == "Created 12 products in 6 categories; the catalog now has 12.\n"
+
+    def test_makes_48_products_by_default(self):
+        output = seed()
+
+        assert Product.objects.count() == 48
+        assert output == "Created 48 products in 6 categories; the catalog now has 48.\n"
+
+    def test_every_new_product_has_an_image_in_storage_that_pillow_opens(self):
+        seed(7)
+
+        for product in Product.objects.all():
+            assert product.image.name.endswith(f"/{product.slug}.png")
+            assert default_storage.exists(product.image.name)
+            with default_storage.open(product.image.name) as stored, Image.open(stored) as picture:
+                picture.load()
+                assert picture.format == "PNG"
+                assert picture.size == (IMAGE_SIZE, IMAGE_SIZE)
+
+    def test_products_of_different_categories_get_different_colours(self):
+        seed(2)
+
+        first, second = (
+            Product.objects.get(slug=demo_product(index=index).slug) for index in (1, 2)
+        )
+        colours = []
+        for product in (first, second):
+            with default_storage.open(product.image.name) as stored, Image.open(stored) as picture:
+                colours.append(picture.convert("RGB").getpixel((0, 0)))
+        assert first.category != second.category
+        assert colours[0] != colours[1]
+
+    def test_running_twice_creates_no_duplicates(self):
+        seed(12)
+        before = catalog()
+
+        output = seed(12)
+
+        assert catalog() == before
+        assert "nothing to do" in output
+
+    def test_a_larger_number_adds_only_the_missing_products(self):
+        seed(6)
+        first_ids = set(Product.objects.values_list("id", flat=True))
+
+        output = seed(10)
+
+        assert Product.objects.count() == 10
+        assert first_ids <= set(Product.objects.values_list("id", flat=True))
+        assert Product.objects.values("slug").distinct().count() == 10
+        assert output == "Created 4 products in 4 categories; the catalog now has 10.\n"
+
+    def test_a_number_at_or_below_the_current_count_does_nothing(self):
+        seed(10)
+        before = catalog()
+
+        output = seed(4)
+
+        assert catalog() == before
+        assert output == (
+            "The catalog already has 10 products, at least the 4 asked for; nothing to do.\n"
+        )
+
+    def test_products_made_by_hand_count_towards_the_number(self):
+        ProductFactory.create_batch(3)
+
+        output = seed(5)
+
+        assert Product.objects.count() == 5
+        assert output == "Created 2 products in 2 categories; the catalog now has 5.\n"
+
+    def test_shows_a_progress_bar_on_a_terminal_only(self):
+        terminal = Terminal()
+
+        call_command("seed_catalog", products=3, stdout=terminal)
+
+        bar, summary = terminal.getvalue().rsplit("\n", 2)[:2]
+        assert "3/3" in bar and "\r" in bar
+        assert summary == "Created 3 products in 3 categories; the catalog now has 3."
+
+    def test_a_negative_number_is_refused(self):
+        with pytest.raises(CommandError, match="--products must be 0 or more, not -1"):
+            seed(-1)
+
+        assert not Product.objects.exists()
+
+    def test_names_prices_and_stock_are_the_same_on_every_run(self):
+        seed(12)
+        first_run = catalog()
+        Product.objects.all().delete()
+
+        seed(12)
+
+        assert catalog() == first_run
+        assert Product.objects.get(slug="walnut-desk-lamp-1").name == "Walnut Desk Lamp"
+
+    def test_no_demo_category_takes_a_path_of_another_app(self):
+        assert not {category.slug for category in DEMO_CATEGORIES} & RESERVED_CATEGORY_SLUGS

@@ -1,0 +1,68 @@
+"""Each shopper page costs a fixed number of queries, however large the catalog.
+
+Counted with a cart of three lines in the session, so the session's own query is included.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from apps.shop.models import Product
+from apps.shop.tests.factories import CategoryFactory, ProductFactory
+
+
+def build_catalog(size: int) -> list[Product]:
+    categories = CategoryFactory.create_batch(3)
+    Product.objects.bulk_create(
+        Product(
+            category=categories[i % 3], name=f"Item {i:05}", slug=f"item-{i}",
+            price=Decimal("9.99"), stock=50, description="Bulk-made for query counts.",
+        )
+        for i in range(size - 3)
+    )
+    return [ProductFactory(category=categories[0]) for _ in range(3)]
+
+
+@pytest.fixture(params=[10, 1000], ids=["10-products", "1000-products"])
+def shopper(request, client, db):
+    in_cart = build_catalog(request.param)
+    for product in in_cart:
+        client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1})
+    return client, in_cart
+
+
+# session, categories, count for the paginator, the page of products
+LIST_QUERIES = 4
+# session, the product with its category
+DETAIL_QUERIES = 2
+# session, the cart's products in one query
+CART_QUERIES = 2
+
+
+class TestQueryCounts:
+    def test_product_list(self, shopper, django_assert_num_queries):
+        client, _ = shopper
+        with django_assert_num_queries(LIST_QUERIES):
+            assert client.get(reverse("shop:product_list")).status_code == 200
+
+    def test_category(self, shopper, django_assert_num_queries):
+        client, in_cart = shopper
+        with django_assert_num_queries(LIST_QUERIES):
+            assert client.get(in_cart[0].category.get_absolute_url()).status_code == 200
+
+    def test_product_detail(self, shopper, django_assert_num_queries):
+        client, in_cart = shopper
+        with django_assert_num_queries(DETAIL_QUERIES):
+            assert client.get(in_cart[0].get_absolute_url()).status_code == 200
+
+    def test_cart_with_three_lines(self, shopper, django_assert_num_queries):
+        client, _ = shopper
+        with django_assert_num_queries(CART_QUERIES):
+            response = client.get(reverse("cart:cart_detail"))
+        assert len(response.context["cart"].lines()) == 3
+
+    def test_checkout_form(self, shopper, django_assert_num_queries):
+        client, _ = shopper
+        with django_assert_num_queries(CART_QUERIES):
+            assert client.get(reverse("orders:order_create")).status_code == 200
