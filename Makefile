@@ -18,7 +18,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: venv
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_catalog --products $(DEMO_PRODUCTS)
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@# The worker (with beat, for the confirmation sweep) uses the embedded broker under var/;
+	@# it stops with the server.
+	$(BIN)/celery -A shop_project worker --beat --schedule var/celerybeat-schedule \
+	  --loglevel INFO --concurrency 1 & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,9 +1,15 @@
 """Test-wide rules: what a test needs from servers, and what happens when they are missing."""
 
 import os
+import socket
 
 import pytest
 from django.db import connection
+
+# SQS on a moto server: fixtures shared by the Lambda worker and broker tests.
+pytest_plugins = ["tests.sqs_support"]
+
+RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 
 
 def services_required() -> bool:
@@ -11,12 +17,29 @@ def services_required() -> bool:
     return os.environ.get("REQUIRE_SERVICES") == "1"
 
 
-def pytest_runtest_setup(item):
+def _listening(address) -> bool:
+    try:
+        with socket.create_connection(address, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_server(item) -> str | None:
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        reason = (
+        return (
             "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop "
             f"(the tests run on {connection.vendor})"
         )
-        if services_required():
-            pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
-        pytest.skip(reason)
+    if item.get_closest_marker("rabbitmq") and not _listening(RABBITMQ_ADDRESS):
+        return "needs RabbitMQ on 127.0.0.1:5672 (guest/guest)"
+    return None
+
+
+def pytest_runtest_setup(item):
+    reason = _missing_server(item)
+    if reason is None:
+        return
+    if services_required():
+        pytest.fail(f"REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+    pytest.skip(reason)

@@ -9,6 +9,16 @@ from django.urls import reverse
 from apps.shop.models import Product
 
 
+class ConfirmationStatus(models.TextChoices):
+    """Where an order's confirmation e-mail stands."""
+
+    PENDING = "pending", "Not queued yet"  # the broker could not be reached; the sweep retries
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"  # claimed by one worker; no other may send it
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"  # retries exhausted; on SQS the message ends in the dead-letter queue
+
+
 class Order(models.Model):
     first_name = models.CharField(max_length=50)
     last_name = models.CharField(max_length=50)
@@ -22,10 +32,25 @@ class Order(models.Model):
     # The session cart this order was made from: a resubmitted checkout finds the same order
     # here instead of creating a second one.
     cart_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+    confirmation_status = models.CharField(
+        max_length=10, choices=ConfirmationStatus.choices, default=ConfirmationStatus.PENDING
+    )
+    confirmation_claimed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmation_attempts = models.PositiveSmallIntegerField(default=0)
+    confirmation_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["-created"])]
+        indexes = [
+            models.Index(fields=["-created"]),
+            # The sweep looks for old orders whose confirmation is not sent yet.
+            models.Index(
+                fields=["created"],
+                name="order_confirmation_unsent",
+                condition=~models.Q(confirmation_status__in=["sent", "failed"]),
+            ),
+        ]
 
     def __str__(self):
         return f"Order {self.id}"

@@ -57,6 +57,14 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # With `make run` the web process and the worker write at the same time. SQLite's default
+    # (deferred) transactions then fail at once with "database is locked" when a read turns into
+    # a write; IMMEDIATE takes the write lock at BEGIN and waits for it instead, and WAL lets
+    # readers go on meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=20, init_command="PRAGMA journal_mode=WAL;"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -75,7 +83,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
-MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -88,6 +96,58 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+# Celery. The broker is chosen by CELERY_BROKER_URL's scheme:
+#   amqp://...  RabbitMQ (the docker stack);
+#   sqs://      Amazon SQS, on the queue CELERY_SQS_QUEUE_URL names (AWS; moto in tests);
+#   unset       an embedded broker, kombu's filesystem transport, that needs no server (make run).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+CELERY_SQS_QUEUE_URL = env("CELERY_SQS_QUEUE_URL", default="")
+CELERY_FILESYSTEM_BROKER_DIR = Path(
+    env("CELERY_FILESYSTEM_BROKER_DIR", default=str(BASE_DIR / "var" / "broker"))
+)
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+
+
+def celery_broker_transport_options(broker_url: str) -> dict:
+    scheme = broker_url.split("://", 1)[0]
+    if scheme == "filesystem":
+        # kombu does not create the folder, and the web process may publish before a worker starts.
+        CELERY_FILESYSTEM_BROKER_DIR.mkdir(parents=True, exist_ok=True)
+        folder = str(CELERY_FILESYSTEM_BROKER_DIR)
+        return {"data_folder_in": folder, "data_folder_out": folder, "control_folder": folder}
+    if scheme == "sqs":
+        options = {
+            # Bounded so that an unreachable SQS cannot hold a checkout for long; receiving
+            # (long polls) goes through kombu's own asynchronous client, not this one.
+            "client-config": {"connect_timeout": 1, "read_timeout": 5, "retries": {"max_attempts": 1}},
+            "visibility_timeout": env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=900),
+            "wait_time_seconds": 10,
+        }
+        if CELERY_SQS_QUEUE_URL:
+            # A predefined queue: the workers need no ListQueues or CreateQueue permission.
+            options["predefined_queues"] = {CELERY_TASK_DEFAULT_QUEUE: {"url": CELERY_SQS_QUEUE_URL}}
+        return options
+    return {}
+
+
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_transport_options(CELERY_BROKER_URL)
+# A broker that is down must not hold a checkout: connect briefly, retry little (see
+# apps.orders.services.PUBLISH_RETRY_POLICY), and leave the rest to the sweep.
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+# Acknowledge after the task ran: a worker that dies mid-task leaves the message to be
+# delivered again, which the tasks' idempotency makes safe.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "confirmations-sweep": {
+        "task": "apps.orders.tasks.confirmations_sweep",
+        "schedule": 300.0,
+    },
 }
 
 # The shop's own settings.

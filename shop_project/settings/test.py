@@ -1,16 +1,28 @@
 """Settings for pytest: SQLite unless DATABASE_URL names a server (CI sets PostgreSQL)."""
 
 import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
+from .base import DATABASES, celery_broker_transport_options, env
 
 DEBUG = False
 # Hashing passwords properly only slows the suite down.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 # Uploaded and generated images go to a throwaway folder, never into the working tree.
 MEDIA_ROOT = tempfile.mkdtemp(prefix="shop-test-media-")
+# A file, not SQLite's usual in-memory test database, so that worker processes started by
+# the broker tests see the orders the test made.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(MEDIA_ROOT) / "test-db.sqlite3")}
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# In-process broker: a test that commits an order publishes its confirmation to memory. The
+# broker tests start real workers with their own CELERY_BROKER_URL.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
+CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_transport_options(CELERY_BROKER_URL)

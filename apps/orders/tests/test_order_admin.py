@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertTemplateUsed
 
+from apps.orders.models import ConfirmationStatus
 from apps.orders.tests.factories import OrderFactory, OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
 
@@ -149,3 +150,32 @@ class TestAdminOrderDetail:
         response = admin_client.get(self.url(order.id + 1000))
 
         assert response.status_code == 404
+
+
+@pytest.mark.django_db
+class TestResendConfirmation:
+    def resend(self, admin_client, orders):
+        return admin_client.post(
+            reverse("admin:orders_order_changelist"),
+            {"action": "resend_confirmation", "_selected_action": [o.id for o in orders]},
+            follow=True,
+        )
+
+    def test_failed_confirmations_are_queued_again(self, admin_client):
+        # The test settings' broker is kombu's in-memory one: QUEUED means it took the message.
+        failed = OrderFactory(confirmation_status=ConfirmationStatus.FAILED, confirmation_error="SMTP down")
+        sent = OrderFactory(confirmation_status=ConfirmationStatus.SENT)
+        response = self.resend(admin_client, [failed, sent])
+        failed.refresh_from_db()
+        sent.refresh_from_db()
+        assert failed.confirmation_status == ConfirmationStatus.QUEUED
+        assert sent.confirmation_status == ConfirmationStatus.SENT
+        assert "1 confirmation(s) queued again" in response.content.decode()
+
+    def test_changelist_shows_and_filters_by_confirmation_status(self, admin_client):
+        OrderFactory(confirmation_status=ConfirmationStatus.FAILED)
+        response = admin_client.get(
+            reverse("admin:orders_order_changelist"), {"confirmation_status__exact": "failed"}
+        )
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 1

@@ -1,0 +1,39 @@
+"""Celery tasks of the orders app: they take ids, load, and call a service."""
+
+import logging
+
+from celery import shared_task
+
+from apps.orders import services
+
+logger = logging.getLogger(__name__)
+
+# Exponential backoff between sends: 30 s, 60 s, 120 s, 240 s, 480 s (about 15 minutes in all).
+CONFIRMATION_MAX_RETRIES = 5
+CONFIRMATION_FIRST_RETRY_SECONDS = 30
+
+
+@shared_task(bind=True, max_retries=CONFIRMATION_MAX_RETRIES)
+def order_created(self, order_id):
+    """E-mail the customer the confirmation of their order, once.
+
+    ConfirmationGivenUpError is left to propagate: the message fails until the queue
+    dead-letters it.
+    """
+    try:
+        services.order_confirmation_send(order_id=order_id)
+    except services.ConfirmationNotSentError as error:
+        if self.request.retries >= self.max_retries:
+            services.order_confirmation_give_up(order_id=order_id, error=str(error))
+            raise
+        countdown = CONFIRMATION_FIRST_RETRY_SECONDS * 2**self.request.retries
+        raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task
+def confirmations_sweep(min_age_seconds=300):
+    """Publish again the confirmations that should have been sent by now (every 5 minutes)."""
+    published = services.confirmations_publish_overdue(min_age_seconds=min_age_seconds)
+    if published:
+        logger.info("sweep published %s overdue confirmation(s)", published)
+    return published

@@ -1,0 +1,430 @@
+"""The order confirmation: its e-mail, the claim that sends it once, the sweep, and the task.
+
+The tests here stay in one process. Publishing goes to the test settings' in-memory broker
+(or to a closed port, for a broker that is down) and is observed with Celery's own
+before_task_publish signal; tests/test_brokers.py covers real brokers and workers.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from celery.exceptions import Retry
+from celery.signals import before_task_publish
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
+from django.urls import reverse
+from django.utils import timezone
+from pytest_django.asserts import assertInHTML
+
+from apps.orders import services
+from apps.orders.models import ConfirmationStatus, Order
+from apps.orders.tasks import (
+    CONFIRMATION_FIRST_RETRY_SECONDS,
+    CONFIRMATION_MAX_RETRIES,
+    confirmations_sweep,
+    order_created,
+)
+from apps.orders.tests.factories import OrderFactory, OrderItemFactory
+from apps.shop.tests.factories import ProductFactory
+from tests.worker_support import celery_app_using, closed_port
+
+CUSTOMER = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada.lovelace@example.com",
+    "address": "12 St James's Square",
+    "postal_code": "SW1Y 4JH",
+    "city": "London",
+}
+UNREACHABLE_MAIL_SERVER = f"{__name__}.UnreachableMailServer"
+FLAKY_MAIL_SERVER = f"{__name__}.FlakyMailServer"
+STATUS_RECORDING_MAIL_SERVER = f"{__name__}.StatusRecordingMailServer"
+
+
+class UnreachableMailServer(BaseEmailBackend):
+    """A mail server (SMTP, SES) that cannot be reached: every send fails."""
+
+    def send_messages(self, email_messages):
+        raise ConnectionRefusedError("mail server unreachable")
+
+
+class FlakyMailServer(LocmemEmailBackend):
+    """Fails the first send of the test, then delivers to mail.outbox like locmem."""
+
+    failures_left = 0
+
+    def send_messages(self, messages):
+        if FlakyMailServer.failures_left:
+            FlakyMailServer.failures_left -= 1
+            raise TimeoutError("mail server timed out")
+        return super().send_messages(messages)
+
+
+class StatusRecordingMailServer(LocmemEmailBackend):
+    """Delivers like locmem, and notes the confirmation status orders had at that moment."""
+
+    statuses_seen: list[str] = []
+
+    def send_messages(self, messages):
+        statuses = Order.objects.values_list("confirmation_status", flat=True)
+        StatusRecordingMailServer.statuses_seen += list(statuses)
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def order(db):
+    """Two desk lamps and three mugs for Ada: $62.30; its confirmation not queued yet."""
+    order = OrderFactory(**CUSTOMER)
+    lamp = ProductFactory(name="Desk lamp", price=Decimal("19.90"))
+    mug = ProductFactory(name="Mug", price=Decimal("7.50"))
+    OrderItemFactory(order=order, product=lamp, quantity=2)
+    OrderItemFactory(order=order, product=mug, quantity=3)
+    return order
+
+
+@pytest.fixture
+def published():
+    """What Celery publishes during the test: dicts of task, args and the message headers."""
+    messages = []
+
+    def record(sender, body, headers, **_):
+        messages.append({"task": sender, "args": list(body[0]), "headers": headers})
+
+    before_task_publish.connect(record, weak=False)
+    yield messages
+    before_task_publish.disconnect(record)
+
+
+@pytest.fixture
+def broker_down():
+    """Publishing goes to a RabbitMQ address where nothing listens."""
+    with celery_app_using(f"amqp://guest:guest@127.0.0.1:{closed_port()}//"):
+        yield
+
+
+@pytest.fixture
+def unreachable_mail_server(settings):
+    settings.EMAIL_BACKEND = UNREACHABLE_MAIL_SERVER
+
+
+def status_of(order: Order) -> str:
+    order.refresh_from_db()
+    return order.confirmation_status
+
+
+def confirmation_tasks(published) -> list[list]:
+    return [message["args"] for message in published if message["task"] == order_created.name]
+
+
+@pytest.mark.django_db
+class TestOrderConfirmationEmail:
+    @pytest.fixture
+    def message(self, order, mailoutbox):
+        services.order_confirmation_send(order_id=order.id)
+        assert len(mailoutbox) == 1
+        return mailoutbox[0]
+
+    def test_goes_to_the_customer_from_the_shop_address(self, message, order, settings):
+        assert message.to == [CUSTOMER["email"]]
+        assert message.from_email == settings.DEFAULT_FROM_EMAIL
+        assert message.subject == f"Your order {order.id} at My Shop"
+
+    def test_plain_text_has_order_number_lines_total_and_delivery_address(self, message, order):
+        assert f"Your order number is {order.id}." in message.body
+        assert "2 x Desk lamp  $39.80\n" in message.body
+        assert "3 x Mug  $22.50\n" in message.body
+        assert "Total: $62.30" in message.body
+        assert "We will deliver to:\nAda Lovelace\n12 St James's Square\nSW1Y 4JH London\n" in message.body
+
+    def test_html_alternative_has_the_same_content(self, message, order):
+        assert [mimetype for _, mimetype in message.alternatives] == ["text/html"]
+        html = message.alternatives[0][0]
+        assertInHTML(f"<strong>{order.id}</strong>", html)
+        assertInHTML('<tr><td>2 ×</td><td>Desk lamp</td><td align="right">$39.80</td></tr>', html)
+        assertInHTML('<tr><td>3 ×</td><td>Mug</td><td align="right">$22.50</td></tr>', html)
+        assertInHTML('<td align="right"><strong>$62.30</strong></td>', html)
+        assertInHTML(
+            "<p>We will deliver to:<br>Ada Lovelace<br>12 St James's Square<br>SW1Y 4JH London</p>", html
+        )
+
+    def test_customer_input_is_escaped_in_the_html(self, order, mailoutbox):
+        Order.objects.filter(id=order.id).update(first_name="<b>Ada</b>")
+
+        services.order_confirmation_send(order_id=order.id)
+
+        html = mailoutbox[0].alternatives[0][0]
+        assert "<b>Ada</b>" not in html
+        assert "&lt;b&gt;Ada&lt;/b&gt;" in html
+
+
+@pytest.mark.django_db
+class TestOrderConfirmationPublish:
+    def test_checkout_publishes_only_once_the_order_is_committed(
+        self, client, published, django_capture_on_commit_callbacks
+    ):
+        product = ProductFactory()
+        client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1, "override": "False"})
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            client.post(reverse("orders:order_create"), CUSTOMER)
+            order = Order.objects.get()
+            assert confirmation_tasks(published) == []
+            assert order.confirmation_status == ConfirmationStatus.PENDING
+
+        assert len(callbacks) == 1
+        callbacks[0]()
+        assert confirmation_tasks(published) == [[order.id]]
+        assert status_of(order) == ConfirmationStatus.QUEUED
+
+    def test_failed_checkout_publishes_nothing(self, client, published, django_capture_on_commit_callbacks):
+        product = ProductFactory(stock=0)
+        client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1, "override": "False"})
+
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            client.post(reverse("orders:order_create"), CUSTOMER)
+
+        assert callbacks == []
+        assert published == []
+
+    def test_published_confirmation_is_queued(self, order, published):
+        assert services.order_confirmation_publish(order_id=order.id) is True
+
+        assert confirmation_tasks(published) == [[order.id]]
+        assert status_of(order) == ConfirmationStatus.QUEUED
+
+    def test_broker_down_leaves_the_order_pending(self, order, broker_down):
+        assert services.order_confirmation_publish(order_id=order.id) is False
+
+        assert status_of(order) == ConfirmationStatus.PENDING
+
+    def test_publishing_again_does_not_undo_a_sent_confirmation(self, order):
+        services.order_confirmation_send(order_id=order.id)
+
+        services.order_confirmation_publish(order_id=order.id)
+
+        assert status_of(order) == ConfirmationStatus.SENT
+
+
+@pytest.mark.django_db
+class TestOrderConfirmationSend:
+    def test_order_is_sending_while_the_email_goes_out_then_sent(self, order, settings):
+        settings.EMAIL_BACKEND = STATUS_RECORDING_MAIL_SERVER
+        StatusRecordingMailServer.statuses_seen = []
+        Order.objects.filter(id=order.id).update(confirmation_status=ConfirmationStatus.QUEUED)
+
+        assert services.order_confirmation_send(order_id=order.id) is True
+
+        assert StatusRecordingMailServer.statuses_seen == [ConfirmationStatus.SENDING]
+        order.refresh_from_db()
+        assert order.confirmation_status == ConfirmationStatus.SENT
+        assert order.confirmation_attempts == 1
+        assert order.confirmation_sent_at is not None
+        assert order.confirmation_claimed_at <= order.confirmation_sent_at
+
+    def test_redelivered_message_sends_no_second_email(self, order, mailoutbox):
+        services.order_confirmation_send(order_id=order.id)
+
+        assert services.order_confirmation_send(order_id=order.id) is False
+
+        assert len(mailoutbox) == 1
+        order.refresh_from_db()
+        assert (order.confirmation_status, order.confirmation_attempts) == (ConfirmationStatus.SENT, 1)
+
+    def test_order_another_worker_is_sending_is_left_alone(self, order, mailoutbox):
+        Order.objects.filter(id=order.id).update(
+            confirmation_status=ConfirmationStatus.SENDING,
+            confirmation_claimed_at=timezone.now() - timedelta(minutes=1),
+        )
+
+        assert services.order_confirmation_send(order_id=order.id) is False
+
+        assert mailoutbox == []
+        assert status_of(order) == ConfirmationStatus.SENDING
+
+    def test_claim_older_than_the_lease_is_taken_again(self, order, mailoutbox):
+        # The worker that claimed it vanished (killed, timed out) without sending.
+        Order.objects.filter(id=order.id).update(
+            confirmation_status=ConfirmationStatus.SENDING,
+            confirmation_claimed_at=timezone.now() - services.CONFIRMATION_CLAIM_LEASE - timedelta(seconds=1),
+            confirmation_attempts=1,
+        )
+
+        assert services.order_confirmation_send(order_id=order.id) is True
+
+        assert len(mailoutbox) == 1
+        order.refresh_from_db()
+        assert (order.confirmation_status, order.confirmation_attempts) == (ConfirmationStatus.SENT, 2)
+        assert order.confirmation_error == ""  # the earlier failure is not shown beside "sent"
+
+    def test_failing_mail_server_releases_the_claim_and_records_the_error(
+        self, order, unreachable_mail_server
+    ):
+        with pytest.raises(services.ConfirmationNotSentError, match="mail server unreachable"):
+            services.order_confirmation_send(order_id=order.id)
+
+        order.refresh_from_db()
+        assert order.confirmation_status == ConfirmationStatus.QUEUED
+        assert order.confirmation_error == "ConnectionRefusedError: mail server unreachable"
+        assert order.confirmation_attempts == 1
+        assert order.confirmation_sent_at is None
+
+    def test_released_claim_is_sent_by_the_next_attempt(self, order, settings, mailoutbox):
+        settings.EMAIL_BACKEND = UNREACHABLE_MAIL_SERVER
+        with pytest.raises(services.ConfirmationNotSentError):
+            services.order_confirmation_send(order_id=order.id)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+        assert services.order_confirmation_send(order_id=order.id) is True
+
+        assert len(mailoutbox) == 1
+        order.refresh_from_db()
+        assert (order.confirmation_status, order.confirmation_attempts) == (ConfirmationStatus.SENT, 2)
+
+    def test_given_up_order_is_not_sent_and_its_message_keeps_failing(self, order, mailoutbox):
+        # Failing (not returning) is what leads SQS to move the message to the dead-letter queue.
+        Order.objects.filter(id=order.id).update(confirmation_status=ConfirmationStatus.FAILED)
+
+        with pytest.raises(services.ConfirmationGivenUpError):
+            services.order_confirmation_send(order_id=order.id)
+
+        assert mailoutbox == []
+        assert status_of(order) == ConfirmationStatus.FAILED
+
+    def test_unknown_order_sends_nothing(self, db, mailoutbox):
+        assert services.order_confirmation_send(order_id=987654) is False
+
+        assert mailoutbox == []
+
+
+@pytest.mark.django_db
+class TestConfirmationsSweep:
+    MIN_AGE = 300
+
+    def make_order(self, status, *, age_seconds=MIN_AGE + 60, claimed_seconds_ago=None) -> Order:
+        order = OrderFactory()
+        now = timezone.now()
+        claimed = None if claimed_seconds_ago is None else now - timedelta(seconds=claimed_seconds_ago)
+        # `created` is set on insert (auto_now_add); only an update can make an order old.
+        Order.objects.filter(id=order.id).update(
+            created=now - timedelta(seconds=age_seconds),
+            confirmation_status=status,
+            confirmation_claimed_at=claimed,
+        )
+        return order
+
+    def test_publishes_only_old_orders_whose_confirmation_is_not_sent(self, published):
+        lease = services.CONFIRMATION_CLAIM_LEASE.total_seconds()
+        due = [
+            self.make_order(ConfirmationStatus.PENDING),
+            self.make_order(ConfirmationStatus.QUEUED),
+            self.make_order(ConfirmationStatus.SENDING, claimed_seconds_ago=lease + 60),
+        ]
+        self.make_order(ConfirmationStatus.PENDING, age_seconds=self.MIN_AGE - 60)  # checkout still at it
+        self.make_order(ConfirmationStatus.SENDING, claimed_seconds_ago=60)  # a worker is sending it
+        self.make_order(ConfirmationStatus.SENT)
+        self.make_order(ConfirmationStatus.FAILED)  # given up: staff resend those
+
+        assert confirmations_sweep(min_age_seconds=self.MIN_AGE) == 3
+
+        assert sorted(confirmation_tasks(published)) == sorted([o.id] for o in due)
+        assert status_of(due[0]) == ConfirmationStatus.QUEUED
+
+    def test_stops_at_the_first_publish_failure(self, published, broker_down):
+        orders = [self.make_order(ConfirmationStatus.PENDING) for _ in range(3)]
+
+        assert confirmations_sweep(min_age_seconds=self.MIN_AGE) == 0
+
+        # One attempt, not one per order: each would cost a connection timeout.
+        assert len(confirmation_tasks(published)) == 1
+        assert {status_of(o) for o in orders} == {ConfirmationStatus.PENDING}
+
+
+def run_as_worker_delivery(order_id: int, *, retries: int):
+    """Run order_created's body as a worker runs a delivery that is retry number `retries`.
+
+    Outside a worker, Celery's retry() re-raises instead of publishing; with the request a
+    worker sets up, it publishes the retry (to the in-memory broker) and raises Retry.
+    """
+    order_created.push_request(
+        id=str(uuid.uuid4()), args=[order_id], kwargs={}, retries=retries,
+        called_directly=False, delivery_info={},
+    )
+    try:
+        return order_created.run(order_id)
+    finally:
+        order_created.pop_request()
+
+
+@pytest.mark.django_db
+class TestOrderCreatedTask:
+    def test_sends_the_confirmation(self, order, mailoutbox):
+        result = order_created.apply(args=[order.id])
+
+        assert result.successful()
+        assert len(mailoutbox) == 1
+        assert status_of(order) == ConfirmationStatus.SENT
+
+    @pytest.mark.parametrize("retries", range(CONFIRMATION_MAX_RETRIES))
+    def test_failed_send_is_retried_with_exponential_backoff(
+        self, order, unreachable_mail_server, published, retries
+    ):
+        expected_countdown = CONFIRMATION_FIRST_RETRY_SECONDS * 2**retries  # 30, 60, 120, 240, 480 s
+
+        with pytest.raises(Retry) as retry:
+            run_as_worker_delivery(order.id, retries=retries)
+
+        assert retry.value.when == expected_countdown
+        [message] = published
+        assert message["args"] == [order.id]
+        assert message["headers"]["retries"] == retries + 1
+        delay = datetime.fromisoformat(message["headers"]["eta"]) - timezone.now()
+        assert timedelta(seconds=expected_countdown - 5) < delay <= timedelta(seconds=expected_countdown)
+        assert status_of(order) == ConfirmationStatus.QUEUED
+
+    def test_gives_up_after_the_last_retry_and_marks_the_order_failed(
+        self, order, unreachable_mail_server, published
+    ):
+        with pytest.raises(services.ConfirmationNotSentError):
+            run_as_worker_delivery(order.id, retries=CONFIRMATION_MAX_RETRIES)
+
+        assert published == []
+        order.refresh_from_db()
+        assert order.confirmation_status == ConfirmationStatus.FAILED
+        assert order.confirmation_error == "ConnectionRefusedError: mail server unreachable"
+
+    def test_every_attempt_failing_ends_failed_after_max_retries_plus_one_sends(
+        self, order, unreachable_mail_server
+    ):
+        # Eager apply runs each retry at once instead of after its countdown: the countdowns
+        # are checked above; this is about how many attempts there are and where they end.
+        result = order_created.apply(args=[order.id])
+
+        assert result.failed()
+        order.refresh_from_db()
+        assert order.confirmation_status == ConfirmationStatus.FAILED
+        assert order.confirmation_attempts == CONFIRMATION_MAX_RETRIES + 1
+
+    def test_message_of_a_given_up_order_fails_without_sending_or_retrying(
+        self, order, mailoutbox, published
+    ):
+        Order.objects.filter(id=order.id).update(confirmation_status=ConfirmationStatus.FAILED)
+
+        with pytest.raises(services.ConfirmationGivenUpError):
+            run_as_worker_delivery(order.id, retries=0)
+
+        assert mailoutbox == []
+        assert published == []
+
+    def test_send_that_fails_once_is_sent_by_the_retry(self, order, settings):
+        settings.EMAIL_BACKEND = FLAKY_MAIL_SERVER
+        FlakyMailServer.failures_left = 1
+
+        result = order_created.apply(args=[order.id])
+
+        assert result.successful()
+        assert [m.subject for m in mail.outbox] == [f"Your order {order.id} at My Shop"]
+        order.refresh_from_db()
+        assert (order.confirmation_status, order.confirmation_attempts) == (ConfirmationStatus.SENT, 2)
