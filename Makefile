@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PRODUCTS ?= 48
 
-.PHONY: run test lint venv clean
+DEPLOY_VENV := .venv-deploy
+
+.PHONY: run test lint venv deploy-venv infra clean
 
 venv: $(VENV)/.installed
 
 # Reinstalls whenever a requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-container.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -30,5 +32,20 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# Zappa packages the venv it runs in: this one holds the runtime packages and Zappa only.
+# Use it for every zappa command: . $(DEPLOY_VENV)/bin/activate && zappa update dev
+deploy-venv: $(DEPLOY_VENV)/.installed
+
+$(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
+	test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet -r requirements-deploy.txt
+	touch $@
+
+# The AWS resources Zappa does not create, for one stage (infra/README.md).
+# boto3 honours AWS_ENDPOINT_URL, so this deploys to a moto server too.
+infra: venv
+	@test -n "$(STAGE)" || { echo "usage: make infra STAGE=dev|production" >&2; exit 2; }
+	$(BIN)/python infra/deploy.py --stage $(STAGE)
+
 clean:
-	rm -rf $(VENV) db.sqlite3 media var .pytest_cache
+	rm -rf $(VENV) $(DEPLOY_VENV) db.sqlite3 media var .pytest_cache

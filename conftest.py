@@ -6,8 +6,8 @@ import socket
 import pytest
 from django.db import connection
 
-# SQS on a moto server: fixtures shared by the Lambda worker and broker tests.
-pytest_plugins = ["tests.sqs_support"]
+# Fixtures shared across test modules: SQS on a moto server, and the Zappa deploy venv and package.
+pytest_plugins = ["tests.sqs_support", "tests.zappa_support"]
 
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 

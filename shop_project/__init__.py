@@ -1,5 +1,5 @@
-"""The shop's Django project. Loading the Celery app here makes @shared_task bind to it."""
+"""The shop's Django project.
 
-from shop_project.celery import app as celery_app
-
-__all__ = ["celery_app"]
+The Celery app (shop_project.celery) is not imported here: a web request that publishes no
+task should not pay for importing Celery on a Lambda cold start. The tasks modules import it.
+"""

@@ -396,3 +396,15 @@ def _record_log(*, record: dict, result: _Result, duration_ms: float) -> None:
 
 def _describe(error: object) -> str:
     return f"{type(error).__name__}: {error}"[:500]
+
+
+def confirmations_sweep_handler(event: dict, context: Any) -> dict:
+    """Zappa's scheduled event (every 5 minutes): the sweep, run in place.
+
+    Called directly rather than through the queue, so that the sweep still runs when SQS is
+    what went wrong.
+    """
+    _django_setup_once()
+    from apps.orders.tasks import confirmations_sweep
+
+    return {"published": confirmations_sweep()}

@@ -1,9 +1,9 @@
 """Top-level URLs. The catalog comes last: its `/<category_slug>/` would shadow the others."""
 
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,5 +12,8 @@ urlpatterns = [
     path("", include("apps.shop.urls", namespace="shop")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.DEBUG or settings.SERVE_MEDIA:
+    # Product images from MEDIA_ROOT: `make run` and the docker stack. On AWS they are on S3.
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    media = re_path(rf"^{media_prefix}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+    urlpatterns.insert(0, media)

@@ -203,14 +203,17 @@ class SqsQueue:
 
 
 @contextmanager
-def sqs_queue(server: MotoServer, *, max_receive_count: int = MAX_RECEIVE_COUNT) -> Iterator[SqsQueue]:
-    """A standard queue with a unique name and a DLQ after max_receive_count receives.
+def sqs_queue(
+    server: MotoServer, *, max_receive_count: int = MAX_RECEIVE_COUNT, name: str | None = None
+) -> Iterator[SqsQueue]:
+    """A standard queue and a DLQ after max_receive_count receives.
 
     Call inside aws_environment(server). Both queues are deleted afterwards; the moto server
-    is shared, so the unique names keep tests apart.
+    is shared, so the unique default names keep tests apart. A test of the deployed package
+    names the queue that zappa_settings.json's event source points at.
     """
     client = boto3.client("sqs", endpoint_url=server.endpoint_url, region_name=server.region)
-    name = f"shop-{uuid.uuid4().hex[:12]}"
+    name = name or f"shop-{uuid.uuid4().hex[:12]}"
     dlq_url = client.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     redrive = {"deadLetterTargetArn": _queue_arn(client, dlq_url), "maxReceiveCount": str(max_receive_count)}
     url = client.create_queue(QueueName=name, Attributes={"RedrivePolicy": json.dumps(redrive)})["QueueUrl"]

@@ -2,9 +2,8 @@
 
 import logging
 
-from celery import shared_task
-
 from apps.orders import services
+from shop_project.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +12,7 @@ CONFIRMATION_MAX_RETRIES = 5
 CONFIRMATION_FIRST_RETRY_SECONDS = 30
 
 
-@shared_task(bind=True, max_retries=CONFIRMATION_MAX_RETRIES)
+@app.task(bind=True, max_retries=CONFIRMATION_MAX_RETRIES)
 def order_created(self, order_id):
     """E-mail the customer the confirmation of their order, once.
 
@@ -30,7 +29,7 @@ def order_created(self, order_id):
         raise self.retry(exc=error, countdown=countdown) from error
 
 
-@shared_task
+@app.task
 def confirmations_sweep(min_age_seconds=300):
     """Publish again the confirmations that should have been sent by now (every 5 minutes)."""
     published = services.confirmations_publish_overdue(min_age_seconds=min_age_seconds)

@@ -76,7 +76,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+# The shop speaks English only. Without translations Django needs no message catalogs, which
+# keeps ~10 MB of .mo files out of the Lambda package (zappa_settings.json excludes them).
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -84,11 +86,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Django serves uploaded files itself only in development, or where no bucket holds them.
+SERVE_MEDIA = False
 
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="My Shop <shop@example.com>")
 
 LOGGING = {
@@ -124,6 +130,10 @@ def celery_broker_transport_options(broker_url: str) -> dict:
             "client-config": {"connect_timeout": 1, "read_timeout": 5, "retries": {"max_attempts": 1}},
             "visibility_timeout": env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=900),
             "wait_time_seconds": 10,
+            # How long a worker whose prefetch is full waits before it polls again. kombu's 1 s
+            # caps a worker at (prefetch count) tasks a second; an empty queue is long-polled
+            # (wait_time_seconds), so a short interval costs no extra requests then.
+            "polling_interval": 0.1,
         }
         if CELERY_SQS_QUEUE_URL:
             # A predefined queue: the workers need no ListQueues or CreateQueue permission.

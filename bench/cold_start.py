@@ -1,0 +1,150 @@
+"""Package size and cold start of the Lambda package, next to a bare Django project.
+
+Both are packaged by the same Zappa (0.63.0, from requirements-deploy.txt) with the same
+exclusions, unzipped, and started as Lambda starts a container (tests/lambda_runner.py: the
+package and the runtime's boto3 only on sys.path). A cold start is the handler's import plus
+its first request (GET /): the shop's product list against SQLite and moto's S3, the bare
+project's one-line view. Runs alternate between the two, and the medians are compared.
+Targets: at most 25 MiB zipped and 90 MB unzipped; cold start at most 1.3x the bare project's.
+
+    .venv/bin/python bench/cold_start.py [--runs 7]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.lambda_package import (  # noqa: E402
+    LambdaContainer,
+    api_gateway_event,
+    container_env,
+    runtime_dir,
+    site_packages_of,
+    unzip,
+)
+from tests.sqs_support import aws_environment, aws_environment_variables, moto_server  # noqa: E402
+from tests.zappa_support import build_deploy_venv, copy_repo, run_zappa, zappa_environment  # noqa: E402
+
+HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
+MiB = 1024 * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="shop-cold-start-"))
+    shop_zip = package_shop(work)
+    bare_zip = package_bare(work)
+    shop_dir, bare_dir = unzip(shop_zip, work / "shop-pkg"), unzip(bare_zip, work / "bare-pkg")
+    runtime = runtime_dir(site_packages_of(), work / "runtime")
+
+    with moto_server() as server, aws_environment(server):
+        shop_env = shop_environment(server, work)
+        prepare_shop(shop_dir, runtime, shop_env)
+        bare_env = container_env(DJANGO_SETTINGS_MODULE="bare.settings")
+        shop_runs, bare_runs = [], []
+        for _ in range(args.runs):
+            shop_runs.append(cold_start(shop_dir, runtime, shop_env))
+            bare_runs.append(cold_start(bare_dir, runtime, bare_env))
+
+    report({"shop": (shop_zip, shop_dir, shop_runs), "bare Django": (bare_zip, bare_dir, bare_runs)})
+
+
+def package_shop(work: Path) -> Path:
+    venv = build_deploy_venv(work / "venv-shop")
+    project = copy_repo(work / "shop")
+    run_zappa(venv, "package", "dev", "-o", str(work / "shop.zip"), cwd=project, env=zappa_environment(venv))
+    return work / "shop.zip"
+
+
+def package_bare(work: Path) -> Path:
+    """`django-admin startproject bare`, a view at /, and the shop's Zappa settings otherwise."""
+    venv = work / "venv-bare"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    django_pin = next(line for line in (ROOT / "requirements.txt").read_text().splitlines()
+                      if line.startswith("Django=="))
+    zappa_pin = next(line for line in (ROOT / "requirements-deploy.txt").read_text().splitlines()
+                     if line.startswith("zappa=="))
+    subprocess.run([venv / "bin" / "pip", "install", "--quiet", django_pin, zappa_pin], check=True)
+    project = work / "bare"
+    project.mkdir()
+    subprocess.run([venv / "bin" / "django-admin", "startproject", "bare", str(project)], check=True)
+    (project / "bare" / "urls.py").write_text(textwrap.dedent("""
+        from django.http import HttpResponse
+        from django.urls import path
+
+        urlpatterns = [path("", lambda request: HttpResponse("ok"))]
+    """))
+    settings = project / "bare" / "settings.py"
+    # As the shop: no translations (the shared exclusions drop the .mo files).
+    settings.write_text(settings.read_text() + '\nALLOWED_HOSTS = ["*"]\nDEBUG = False\nUSE_I18N = False\n')
+    shop_stage = json.loads((ROOT / "zappa_settings.json").read_text())["dev"]
+    stage = {key: shop_stage[key] for key in ("runtime", "aws_region", "exclude", "debug", "log_level")}
+    stage.update(project_name="bare", django_settings="bare.settings", s3_bucket="bare-deploy")
+    (project / "zappa_settings.json").write_text(json.dumps({"dev": stage}, indent=4))
+    run_zappa(venv, "package", "dev", "-o", str(work / "bare.zip"), cwd=project, env=zappa_environment(venv))
+    return work / "bare.zip"
+
+
+def shop_environment(server, work: Path) -> dict[str, str]:
+    import boto3
+
+    s3 = boto3.client("s3")
+    for bucket in ("bench-static", "bench-media"):
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    return container_env(
+        **aws_environment_variables(server),
+        DJANGO_SECRET_KEY="bench-" * 10,
+        DATABASE_URL=f"sqlite:///{work / 'shop.sqlite3'}",
+        DJANGO_ALLOWED_HOSTS=".execute-api.eu-west-1.amazonaws.com",
+        CELERY_BROKER_URL="sqs://",
+        CELERY_SQS_QUEUE_URL=f"{server.endpoint_url}/123456789012/bench-tasks",
+        DJANGO_STATIC_BUCKET="bench-static",
+        DJANGO_MEDIA_BUCKET="bench-media",
+    )
+
+
+def prepare_shop(package_dir: Path, runtime: Path, env: dict[str, str]) -> None:
+    """What `zappa manage` would do after a deploy: the schema, static files, a catalog."""
+    with LambdaContainer(package_dir=package_dir, runtime=runtime, env=env) as container:
+        for command in ("migrate --noinput", "collectstatic --noinput", "seed_catalog --products 24"):
+            container.invoke({"manage": command})
+
+
+def cold_start(package_dir: Path, runtime: Path, env: dict[str, str]) -> float:
+    with LambdaContainer(package_dir=package_dir, runtime=runtime, env=env) as container:
+        response, first_request = container.invoke(api_gateway_event("GET", "/", host=HOST))
+        if response["statusCode"] != 200:
+            raise SystemExit(f"GET / answered {response['statusCode']}:\n{container.log_text()}")
+        return container.import_seconds + first_request
+
+
+def unzipped_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def report(results: dict) -> None:
+    print("| package | zipped MiB | unzipped MB | cold start median ms | min ms | max ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    medians = {}
+    for name, (zipped, folder, runs) in results.items():
+        medians[name] = statistics.median(runs)
+        print(f"| {name} | {zipped.stat().st_size / MiB:.1f} | {unzipped_bytes(folder) / 1e6:.1f} "
+              f"| {medians[name] * 1000:.0f} | {min(runs) * 1000:.0f} | {max(runs) * 1000:.0f} |")
+    ratio = medians["shop"] / medians["bare Django"]
+    print(f"\ncold start ratio shop/bare: {ratio:.2f} (target <= 1.3); runs each: {len(runs)}; "
+          f"Python {sys.version.split()[0]} on {os.cpu_count()} cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,668 @@
+"""infra/: the template lints clean, and `make infra STAGE=dev` builds it on a moto server.
+
+`infra/deploy.py --stage dev` runs as `make infra` runs it (a subprocess, boto3 pointed at a
+moto server on loopback by AWS_ENDPOINT_URL), twice: the first run creates the stack, the
+second updates it. The tests then look at what moto holds, and at the scratch copy of
+zappa_settings.json the runs rewrote (the repository's own file is never touched).
+
+moto's CloudFormation skips AWS::S3::BucketPolicy (no such model in moto/cloudformation/
+parsing.py's list) and applies only BucketEncryption and Tags of an AWS::S3::Bucket (see
+FakeBucket.create_from_cloudformation_json in moto/s3/models.py), and only the ingress of a
+security group. What it cannot show — public access blocks, ownership controls, lifecycle,
+bucket policies, egress — TestTemplate checks in the template itself, after cfn-lint has
+checked it against CloudFormation's schemas.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from infra import deploy
+from tests.sqs_support import REGION, aws_environment, moto_server
+from tests.worker_support import closed_port
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+DEPLOY = ROOT / "infra" / "deploy.py"
+REPO_SETTINGS = ROOT / "zappa_settings.json"
+STAGE = "dev"
+STACK = "myshop-dev-infra"
+SECRET = "myshop-dev/django"
+WORKER = "shop_project.lambda_worker.handler"
+FUNCTION_TIMEOUT = 30  # seconds, zappa_settings.json's timeout_seconds
+DEPLOY_TIMEOUT = 120  # seconds for one deploy.py run on moto (it takes about 1)
+
+# The settings deploy.py runs on when the repository has no zappa_settings.json, and the
+# case the repository's file does not show: production inheriting events and environment.
+SAMPLE_SETTINGS = {
+    "dev": {
+        "project_name": "myshop",
+        "runtime": "python3.11",
+        "aws_region": REGION,
+        "django_settings": "shop_project.settings.production",
+        "memory_size": 1024,
+        "timeout_seconds": FUNCTION_TIMEOUT,
+        "exclude_glob": ["infra", "*.md"],
+        "events": [
+            {"function": WORKER, "event_source": {"arn": "arn:aws:sqs:placeholder", "batch_size": 10}},
+            {
+                "function": "shop_project.lambda_worker.confirmations_sweep_handler",
+                "expression": "rate(5 minutes)",
+            },
+        ],
+        "aws_environment_variables": {
+            "DJANGO_ALLOWED_HOSTS": ".execute-api.eu-west-1.amazonaws.com",
+            "DJANGO_DEFAULT_FROM_EMAIL": "My Shop <shop@example.com>",
+        },
+    },
+    "production": {"extends": "dev", "memory_size": 2048},
+}
+# The keys deploy.py writes into a stage's section; every other key must stay as it was.
+WRITTEN_KEYS = {"role_arn", "manage_roles", "s3_bucket", "vpc_config", "events", "aws_environment_variables"}
+# What the stack's outputs look like, for the tests that need no AWS.
+FAKE_OUTPUTS = {
+    "QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+    "QueueArn": "arn:aws:sqs:eu-west-1:123456789012:q",
+    "DeadLetterQueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/dlq",
+    "StaticBucketName": "static-bucket",
+    "MediaBucketName": "media-bucket",
+    "DeployBucketName": "deploy-bucket",
+    "LambdaRoleArn": "arn:aws:iam::123456789012:role/r",
+    "LambdaPolicyArn": "arn:aws:iam::123456789012:policy/p",
+    "SecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:myshop-dev/django-AbCdEf",
+    "LambdaSubnetIds": "subnet-1,subnet-2",
+    "LambdaSecurityGroupId": "sg-1",
+    "DatabaseEndpoint": "db.example",
+    "DatabasePort": "5432",
+}
+
+# moto warns that it skips the bucket policies (see the module's docstring), and that it has no
+# error shape for the DependencyViolation of its stack deletion (Deployment.remove_stack_and_secret).
+# Dots stand for the colons and parentheses a warning filter cannot hold.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS..S3..BucketPolicy:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Exception.DependencyViolationError. with code:UserWarning"),
+]
+
+
+def cfn_lint_installed() -> bool:
+    return importlib.util.find_spec("cfnlint") is not None
+
+
+needs_cfn_lint = pytest.mark.skipif(
+    not cfn_lint_installed(), reason="cfn-lint is not installed (pip install -r requirements-dev.txt)"
+)
+
+
+def load_template() -> dict:
+    from cfnlint.decode import decode  # cfn-lint's reader knows the !Ref short forms
+
+    template, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    return template
+
+
+def run_deploy(settings_path: Path, *arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`make infra STAGE=dev`, on the given settings file."""
+    return subprocess.run(
+        [sys.executable, str(DEPLOY), "--stage", STAGE, "--zappa-settings", str(settings_path), *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEPLOY_TIMEOUT,
+    )
+
+
+def printed_outputs(stdout: str) -> dict[str, str]:
+    """The outputs table deploy.py prints: a header, a rule, `key  value` lines, a blank line."""
+    lines = stdout.splitlines()
+    start = lines.index(next(line for line in lines if line.split() == ["Output", "Value"])) + 2
+    end = lines.index("", start)
+    return dict(line.split(None, 1) for line in lines[start:end])
+
+
+# The stack on moto ----------------------------------------------------------------------------
+
+
+@dataclass
+class Deployment:
+    endpoint_url: str
+    region: str
+    settings_path: Path
+    settings_before: dict
+    runs: list[subprocess.CompletedProcess] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    secret_after_first_run: dict = field(default_factory=dict)
+
+    def client(self, service: str):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    @property
+    def stack(self) -> dict:
+        return self.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return {output["OutputKey"]: output["OutputValue"] for output in self.stack["Outputs"]}
+
+    def secret(self) -> dict:
+        return json.loads(self.client("secretsmanager").get_secret_value(SecretId=SECRET)["SecretString"])
+
+    def remove_stack_and_secret(self) -> None:
+        """Remove the stack and the secret: moto's state is shared by every server in this process.
+
+        moto deletes a stack's resources in no particular order: the role goes only once its
+        policy is detached, and the VPC's pieces stay behind (DependencyViolation), unnamed
+        and unlooked-at. The stack itself is gone either way, and so no longer found by tag.
+        """
+        cloudformation, iam = self.client("cloudformation"), self.client("iam")
+        try:
+            outputs = self.outputs
+            iam.detach_role_policy(
+                RoleName=outputs["LambdaRoleArn"].rsplit("/", 1)[-1], PolicyArn=outputs["LambdaPolicyArn"]
+            )
+        except ClientError:
+            pass  # no such stack, or a stack without its outputs
+        try:
+            cloudformation.delete_stack(StackName=STACK)  # dev: no termination protection
+        except ClientError:
+            pass  # moto's DependencyViolation (see above)
+        try:
+            self.client("secretsmanager").delete_secret(SecretId=SECRET, ForceDeleteWithoutRecovery=True)
+        except ClientError:
+            pass  # no such secret
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory) -> Deployment:
+    """Two runs of `infra/deploy.py --stage dev` on a moto server: create, then update."""
+    settings_path = tmp_path_factory.mktemp("infra") / "zappa_settings.json"
+    if REPO_SETTINGS.exists():
+        shutil.copyfile(REPO_SETTINGS, settings_path)
+    else:
+        settings_path.write_text(json.dumps(SAMPLE_SETTINGS, indent=4) + "\n")
+    settings_before = json.loads(settings_path.read_text())
+    region = deploy.stage_settings(settings_before, STAGE).get("aws_region", REGION)
+
+    with moto_server(region=region) as server, aws_environment(server):
+        deployment = Deployment(
+            endpoint_url=server.endpoint_url,
+            region=region,
+            settings_path=settings_path,
+            settings_before=settings_before,
+        )
+        deployment.remove_stack_and_secret()  # what another test in this process may have left
+        for run in range(2):
+            started = time.monotonic()
+            deployment.runs.append(run_deploy(settings_path))
+            deployment.seconds.append(time.monotonic() - started)
+            result = deployment.runs[-1]
+            assert result.returncode == 0, f"run {run + 1}:\n{result.stdout}\n{result.stderr}"
+            if run == 0:
+                deployment.secret_after_first_run = deployment.secret()
+        print("infra/deploy.py on moto: " + ", ".join(f"{seconds:.1f} s" for seconds in deployment.seconds))
+        yield deployment
+        deployment.remove_stack_and_secret()
+
+
+class TestDeployOnMoto:
+    def test_first_run_creates_the_stack_and_prints_every_output(self, deployment):
+        first = deployment.runs[0]
+        assert f"Creating the stack {STACK}" in first.stdout
+        assert f"Created the secret {SECRET}" in first.stdout
+        outputs = deployment.outputs
+        assert set(deploy.CONTRACT_OUTPUTS) <= outputs.keys()
+        assert printed_outputs(first.stdout) == outputs
+        # test_zappa_deploy finds the stack by these tags, as an operator's cost report would.
+        assert {"Key": "Project", "Value": "myshop"} in deployment.stack["Tags"]
+        assert {"Key": "Stage", "Value": "dev"} in deployment.stack["Tags"]
+
+    def test_second_run_updates_and_keeps_outputs_and_secret(self, deployment):
+        second = deployment.runs[1]
+        assert f"Updating the stack {STACK}" in second.stdout
+        assert deployment.stack["StackStatus"] in ("UPDATE_COMPLETE", "CREATE_COMPLETE")
+        assert printed_outputs(second.stdout) == printed_outputs(deployment.runs[0].stdout)
+        # A new key would end every session; a new password would lock the function out.
+        assert deployment.secret() == deployment.secret_after_first_run
+        assert "Created the secret" not in second.stdout
+
+    def test_task_queue_outlasts_the_function_six_times_and_dead_letters_after_five(self, deployment):
+        sqs, outputs = deployment.client("sqs"), deployment.outputs
+        queue = sqs.get_queue_attributes(QueueUrl=outputs["QueueUrl"], AttributeNames=["All"])["Attributes"]
+        dlq = sqs.get_queue_attributes(QueueUrl=outputs["DeadLetterQueueUrl"], AttributeNames=["All"])[
+            "Attributes"
+        ]
+        assert int(queue["VisibilityTimeout"]) >= 6 * FUNCTION_TIMEOUT
+        assert queue["QueueArn"] == outputs["QueueArn"]
+        redrive = json.loads(queue["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+        assert int(redrive["maxReceiveCount"]) == 5
+        assert int(dlq["MessageRetentionPeriod"]) == 14 * 24 * 3600
+        assert queue["SqsManagedSseEnabled"] == dlq["SqsManagedSseEnabled"] == "true"
+
+    def test_buckets_exist_encrypted_with_s3_keys(self, deployment):
+        # SSE-S3, not KMS: anonymous shoppers cannot use a KMS key. The public access blocks
+        # are not applied by moto; TestTemplate checks them.
+        s3, outputs = deployment.client("s3"), deployment.outputs
+        for name in ("StaticBucketName", "MediaBucketName", "DeployBucketName"):
+            rules = s3.get_bucket_encryption(Bucket=outputs[name])["ServerSideEncryptionConfiguration"][
+                "Rules"
+            ]
+            assert [rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in rules] == [
+                "AES256"
+            ]
+        assert (
+            len({outputs["StaticBucketName"], outputs["MediaBucketName"], outputs["DeployBucketName"]}) == 3
+        )
+
+    def test_role_trusts_what_zappa_needs_and_holds_only_the_managed_policy(self, deployment):
+        iam, outputs = deployment.client("iam"), deployment.outputs
+        role_name = outputs["LambdaRoleArn"].rsplit("/", 1)[-1]
+        role = iam.get_role(RoleName=role_name)["Role"]
+        assert role["Arn"] == outputs["LambdaRoleArn"]
+        trust = role["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        services = {
+            service for statement in trust["Statement"] for service in statement["Principal"]["Service"]
+        }
+        assert services == {"lambda.amazonaws.com", "apigateway.amazonaws.com", "events.amazonaws.com"}
+        attached = iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+        assert [policy["PolicyArn"] for policy in attached] == [outputs["LambdaPolicyArn"]]
+        assert iam.list_role_policies(RoleName=role_name)["PolicyNames"] == []
+
+    def test_policy_names_the_stacks_queue_buckets_and_secret_and_no_wildcard_data(self, deployment):
+        iam, outputs = deployment.client("iam"), deployment.outputs
+        version = iam.get_policy(PolicyArn=outputs["LambdaPolicyArn"])["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=outputs["LambdaPolicyArn"], VersionId=version)
+        document = document["PolicyVersion"]["Document"]
+        document = json.loads(document) if isinstance(document, str) else document
+        statements = {statement["Sid"]: statement for statement in document["Statement"]}
+        assert statements["TaskQueue"]["Resource"] == outputs["QueueArn"]
+        assert set(statements["TaskQueue"]["Action"]) == {
+            "sqs:SendMessage",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        }
+        static, media = (f"arn:aws:s3:::{outputs[name]}" for name in ("StaticBucketName", "MediaBucketName"))
+        assert statements["StaticAndMediaObjects"]["Resource"] == [f"{static}/*", f"{media}/*"]
+        assert statements["StaticAndMediaListing"]["Resource"] == [static, media]
+        assert statements["ReadTheSecretAtColdStart"]["Resource"] == outputs["SecretArn"]
+        assert statements["SendEmail"]["Condition"] == {
+            "StringEquals": {"ses:FromAddress": "shop@example.com"}
+        }
+        # Only actions AWS does not scope to a resource may have "*".
+        unscoped = {
+            action
+            for statement in document["Statement"]
+            if statement["Resource"] == "*"
+            for action in (
+                [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            )
+        }
+        assert unscoped <= {
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+            "ses:GetSendQuota",
+        }
+
+    def test_secret_holds_a_django_key_and_the_url_of_the_stacks_database(self, deployment):
+        secret, outputs = deployment.secret(), deployment.outputs
+        assert outputs["SecretArn"].split(":secret:")[1].startswith(f"{SECRET}-")
+        assert len(secret["DJANGO_SECRET_KEY"]) == 64 and secret["DJANGO_SECRET_KEY"].isalnum()
+        url = urllib.parse.urlsplit(secret["DATABASE_URL"])
+        assert url.scheme == "postgres"
+        assert (url.hostname, url.port) == (outputs["DatabaseEndpoint"], 5432)
+        assert outputs["DatabasePort"] == "5432"
+        assert (url.username, url.path) == ("shop", "/shop")
+        assert url.password == secret["DATABASE_PASSWORD"] and len(url.password) == 40
+
+    def test_database_is_postgres_in_the_private_subnets_reachable_from_the_function_only(self, deployment):
+        rds, ec2, outputs = deployment.client("rds"), deployment.client("ec2"), deployment.outputs
+        [database] = [
+            instance
+            for instance in rds.describe_db_instances()["DBInstances"]
+            if instance["Endpoint"]["Address"] == outputs["DatabaseEndpoint"]
+        ]
+        assert database["Engine"] == "postgres" and database["EngineVersion"].startswith("17.")
+        assert database["DBInstanceClass"] == "db.t4g.micro"
+        assert database["StorageEncrypted"] is True
+        assert database["PubliclyAccessible"] is False
+        assert database["MultiAZ"] is False
+        subnets = [subnet["SubnetIdentifier"] for subnet in database["DBSubnetGroup"]["Subnets"]]
+        assert sorted(subnets) == sorted(outputs["LambdaSubnetIds"].split(","))
+        [database_group] = ec2.describe_security_groups(
+            Filters=[
+                {"Name": "vpc-id", "Values": [outputs["VpcId"]]},
+                {"Name": "group-name", "Values": ["*Database*"]},
+            ]
+        )["SecurityGroups"]
+        assert [
+            (
+                rule["IpProtocol"],
+                rule["FromPort"],
+                rule["ToPort"],
+                [pair["GroupId"] for pair in rule["UserIdGroupPairs"]],
+                rule["IpRanges"],
+            )
+            for rule in database_group["IpPermissions"]
+        ] == [("tcp", 5432, 5432, [outputs["LambdaSecurityGroupId"]], [])]
+
+    def test_private_subnets_reach_aws_through_nat_and_the_free_s3_endpoint(self, deployment):
+        ec2, outputs = deployment.client("ec2"), deployment.outputs
+        vpc = [{"Name": "vpc-id", "Values": [outputs["VpcId"]]}]
+        # dev: one NAT gateway; production has one per AZ.
+        [nat] = ec2.describe_nat_gateways(Filters=vpc)["NatGateways"]
+        [endpoint] = ec2.describe_vpc_endpoints(Filters=vpc)["VpcEndpoints"]
+        assert (endpoint["ServiceName"], endpoint["VpcEndpointType"]) == (
+            f"com.amazonaws.{deployment.region}.s3",
+            "Gateway",
+        )
+        # The private subnets' tables (moto keeps CloudFormation's subnet associations apart
+        # from the tables; TestTemplate checks them).
+        tables = ec2.describe_route_tables(RouteTableIds=endpoint["RouteTableIds"])["RouteTables"]
+        assert len(tables) == 2
+        for table in tables:
+            [default] = [
+                route for route in table["Routes"] if route.get("DestinationCidrBlock") == "0.0.0.0/0"
+            ]
+            assert default["NatGatewayId"] == nat["NatGatewayId"]
+
+    def test_function_log_group_has_a_retention(self, deployment):
+        [group] = deployment.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/myshop-dev")[
+            "logGroups"
+        ]
+        assert (group["logGroupName"], group["retentionInDays"]) == ("/aws/lambda/myshop-dev", 14)
+
+    def test_zappa_settings_point_at_the_stack_and_keep_everything_else(self, deployment):
+        text = deployment.settings_path.read_text()
+        settings, before, outputs = json.loads(text), deployment.settings_before, deployment.outputs
+        assert text == json.dumps(settings, indent=4, ensure_ascii=False) + "\n"
+        dev = settings[STAGE]
+        assert dev["role_arn"] == outputs["LambdaRoleArn"]
+        assert dev["manage_roles"] is False
+        assert dev["s3_bucket"] == outputs["DeployBucketName"]
+        assert dev["vpc_config"] == {
+            "SubnetIds": outputs["LambdaSubnetIds"].split(","),
+            "SecurityGroupIds": [outputs["LambdaSecurityGroupId"]],
+        }
+        [worker] = [event for event in dev["events"] if event["function"] == WORKER]
+        assert worker["event_source"]["arn"] == outputs["QueueArn"]
+        assert dev["aws_environment_variables"] == {
+            **before[STAGE].get("aws_environment_variables", {}),
+            "CELERY_BROKER_URL": "sqs://",
+            "CELERY_SQS_QUEUE_URL": outputs["QueueUrl"],
+            "DJANGO_STATIC_BUCKET": outputs["StaticBucketName"],
+            "DJANGO_MEDIA_BUCKET": outputs["MediaBucketName"],
+            "DJANGO_SECRETS_ID": outputs["SecretArn"],
+        }
+        # The other events, every other key of the stage and every other stage: untouched.
+        assert [event for event in dev["events"] if event["function"] != WORKER] == [
+            event for event in before[STAGE].get("events", []) if event["function"] != WORKER
+        ]
+        assert {key: value for key, value in dev.items() if key not in WRITTEN_KEYS} == {
+            key: value for key, value in before[STAGE].items() if key not in WRITTEN_KEYS
+        }
+        assert {name: value for name, value in settings.items() if name != STAGE} == {
+            name: value for name, value in before.items() if name != STAGE
+        }
+
+
+# The template ---------------------------------------------------------------------------------
+
+
+class TestTemplate:
+    @needs_cfn_lint
+    def test_cfn_lint_finds_nothing_not_even_informational(self):
+        # The console script next to this interpreter: cfn-lint has no `python -m` entry.
+        cfn_lint = Path(sys.executable).parent / "cfn-lint"
+        command = [str(cfn_lint)] if cfn_lint.exists() else [shutil.which("cfn-lint") or "cfn-lint"]
+        result = subprocess.run(
+            [*command, "--include-checks", "I", "--", str(TEMPLATE)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+    def test_fits_in_a_template_body(self):
+        assert len(TEMPLATE.read_bytes()) <= deploy.TEMPLATE_BODY_LIMIT
+
+    @needs_cfn_lint
+    def test_queue_visibility_is_six_times_every_allowed_function_timeout(self):
+        template = load_template()
+        allowed = template["Parameters"]["FunctionTimeoutSeconds"]["AllowedValues"]
+        assert template["Parameters"]["FunctionTimeoutSeconds"]["Default"] == str(FUNCTION_TIMEOUT)
+        visibility = template["Mappings"]["QueueVisibility"]
+        assert {key: value["Seconds"] for key, value in visibility.items()} == {
+            timeout: 6 * int(timeout) for timeout in allowed
+        }
+
+    @needs_cfn_lint
+    def test_buckets_refuse_acls_and_only_the_deploy_bucket_refuses_public_policies(self):
+        resources = load_template()["Resources"]
+        for name in ("StaticBucket", "MediaBucket", "DeployBucket"):
+            properties = resources[name]["Properties"]
+            block = properties["PublicAccessBlockConfiguration"]
+            assert (block["BlockPublicAcls"], block["IgnorePublicAcls"]) == (True, True), name
+            public = name != "DeployBucket"
+            assert (block["BlockPublicPolicy"], block["RestrictPublicBuckets"]) == (not public, not public), (
+                name
+            )
+            assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}], (
+                name
+            )
+
+    @needs_cfn_lint
+    def test_shoppers_may_read_static_files_and_product_images_and_nothing_else(self):
+        resources = load_template()["Resources"]
+        public = {}
+        for name in ("StaticBucketPolicy", "MediaBucketPolicy", "DeployBucketPolicy"):
+            for statement in resources[name]["Properties"]["PolicyDocument"]["Statement"]:
+                if statement["Effect"] == "Allow":
+                    assert statement["Principal"] == "*"
+                    public[name] = (statement["Action"], statement["Resource"])
+                else:
+                    # The other statement refuses plain HTTP, to anyone.
+                    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert public == {
+            "StaticBucketPolicy": ("s3:GetObject", {"Fn::Sub": "${StaticBucket.Arn}/*"}),
+            "MediaBucketPolicy": ("s3:GetObject", {"Fn::Sub": "${MediaBucket.Arn}/products/*"}),
+        }
+
+    @needs_cfn_lint
+    def test_package_lifecycle_spares_the_slim_handler_archive(self):
+        rules = load_template()["Resources"]["DeployBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        prefixes = [rule["Prefix"]["Fn::Sub"] for rule in rules if "ExpirationInDays" in rule]
+        archive = "dev_myshop_current_project.tar.gz"  # Zappa's <stage>_<project>_current_project
+        expand = {"${ProjectName}": "myshop", "${Stage}": "dev"}
+        for prefix in prefixes:
+            for variable, value in expand.items():
+                prefix = prefix.replace(variable, value)
+            assert not archive.startswith(prefix)
+            assert f"{prefix}1700000000.zip".startswith(("myshop-dev-", "handler_myshop-dev-"))
+
+    @needs_cfn_lint
+    def test_database_egress_is_closed_and_the_function_reaches_it_on_5432_only(self):
+        resources = load_template()["Resources"]
+        assert resources["DatabaseSecurityGroup"]["Properties"]["SecurityGroupEgress"] == [
+            {
+                "Description": "nothing",
+                "IpProtocol": "icmp",
+                "FromPort": 252,
+                "ToPort": 86,
+                "CidrIp": "255.255.255.255/32",
+            }
+        ]
+        egress = resources["LambdaSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+        assert sorted(
+            (rule["FromPort"], rule.get("CidrIp"), str(rule.get("DestinationSecurityGroupId")))
+            for rule in egress
+        ) == [
+            (443, "0.0.0.0/0", "None"),
+            (5432, None, str({"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]})),
+        ]
+
+    @needs_cfn_lint
+    def test_each_private_subnet_routes_through_a_nat_gateway_and_the_s3_endpoint(self):
+        resources = load_template()["Resources"]
+        for zone in ("A", "B"):
+            association = resources[f"PrivateSubnet{zone}RouteTable"]["Properties"]
+            assert association == {
+                "SubnetId": {"Ref": f"PrivateSubnet{zone}"},
+                "RouteTableId": {"Ref": f"PrivateRouteTable{zone}"},
+            }
+            assert {"Ref": f"PrivateRouteTable{zone}"} in resources["S3GatewayEndpoint"]["Properties"][
+                "RouteTableIds"
+            ]
+        assert resources["PrivateDefaultRouteA"]["Properties"]["NatGatewayId"] == {"Ref": "NatGatewayA"}
+        # production: a NAT gateway per AZ; dev: both AZs share A's.
+        assert resources["PrivateDefaultRouteB"]["Properties"]["NatGatewayId"] == {
+            "Fn::If": ["IsProduction", {"Ref": "NatGatewayB"}, {"Ref": "NatGatewayA"}]
+        }
+        assert resources["NatGatewayB"]["Condition"] == "IsProduction"
+
+    @needs_cfn_lint
+    def test_no_password_in_the_template(self):
+        template = load_template()
+        password = template["Resources"]["Database"]["Properties"]["MasterUserPassword"]
+        assert password == {
+            "Fn::Sub": "{{resolve:secretsmanager:${SecretArn}:SecretString:DATABASE_PASSWORD}}"
+        }
+        assert "Default" not in template["Parameters"]["SecretArn"]
+
+
+# zappa_settings.json, without AWS ------------------------------------------------------------
+
+
+class TestZappaSettingsWithOutputs:
+    def test_a_stage_that_inherits_gets_complete_copies_with_its_own_values(self):
+        updated = deploy.zappa_settings_with_outputs(SAMPLE_SETTINGS, "production", FAKE_OUTPUTS)
+        production = updated["production"]
+        assert updated["dev"] == SAMPLE_SETTINGS["dev"]
+        # Zappa's extends replaces a key whole: dev's other variables and events come along.
+        assert (
+            production["aws_environment_variables"]["DJANGO_ALLOWED_HOSTS"]
+            == ".execute-api.eu-west-1.amazonaws.com"
+        )
+        assert production["aws_environment_variables"]["CELERY_SQS_QUEUE_URL"] == FAKE_OUTPUTS["QueueUrl"]
+        assert [event["function"] for event in production["events"]] == [
+            WORKER,
+            "shop_project.lambda_worker.confirmations_sweep_handler",
+        ]
+        assert production["events"][0]["event_source"] == {"arn": FAKE_OUTPUTS["QueueArn"], "batch_size": 10}
+        assert (production["extends"], production["memory_size"]) == ("dev", 2048)
+        assert SAMPLE_SETTINGS["dev"]["events"][0]["event_source"]["arn"] == "arn:aws:sqs:placeholder"
+
+    def test_a_missing_worker_event_is_added_so_the_queue_is_drained(self):
+        settings = copy.deepcopy(SAMPLE_SETTINGS)
+        del settings["dev"]["events"]
+        [worker] = deploy.zappa_settings_with_outputs(settings, "dev", FAKE_OUTPUTS)["dev"]["events"]
+        assert worker == {
+            "function": WORKER,
+            "event_source": {"batch_size": 10, "enabled": True, "arn": FAKE_OUTPUTS["QueueArn"]},
+        }
+
+    def test_stack_parameters_come_from_the_stage(self):
+        resolved = deploy.stage_settings(SAMPLE_SETTINGS, "production")
+        assert deploy.stack_parameters("production", resolved, FAKE_OUTPUTS["SecretArn"]) == {
+            "Stage": "production",
+            "ProjectName": "myshop",
+            "SecretArn": FAKE_OUTPUTS["SecretArn"],
+            "FunctionTimeoutSeconds": str(FUNCTION_TIMEOUT),
+            "FromEmailAddress": "shop@example.com",
+        }
+
+    @pytest.mark.skipif(not REPO_SETTINGS.exists(), reason="the repository has no zappa_settings.json yet")
+    @pytest.mark.parametrize("stage", ["dev", "production"])
+    def test_the_repositorys_settings_take_the_outputs(self, stage):
+        settings = json.loads(REPO_SETTINGS.read_text())
+        updated = deploy.zappa_settings_with_outputs(settings, stage, FAKE_OUTPUTS)
+        section = updated[stage]
+        assert section["role_arn"] == FAKE_OUTPUTS["LambdaRoleArn"]
+        assert section["aws_environment_variables"]["DJANGO_SECRETS_ID"] == FAKE_OUTPUTS["SecretArn"]
+        [worker] = [event for event in section["events"] if event["function"] == WORKER]
+        assert worker["event_source"]["arn"] == FAKE_OUTPUTS["QueueArn"]
+        assert {key: value for key, value in section.items() if key not in WRITTEN_KEYS} == {
+            key: value for key, value in settings[stage].items() if key not in WRITTEN_KEYS
+        }
+        assert {name: value for name, value in updated.items() if name != stage} == {
+            name: value for name, value in settings.items() if name != stage
+        }
+
+
+# Failures are one message ---------------------------------------------------------------------
+
+
+class TestDeployErrors:
+    def _environment(self, endpoint_url: str) -> dict:
+        return {
+            **os.environ,
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_MAX_ATTEMPTS": "1",
+        }
+
+    def test_an_endpoint_that_does_not_answer_is_one_message_not_a_traceback(self, tmp_path):
+        settings = tmp_path / "zappa_settings.json"
+        settings.write_text(json.dumps(SAMPLE_SETTINGS))
+        result = run_deploy(settings, env=self._environment(f"http://127.0.0.1:{closed_port()}"))
+        assert result.returncode == 1
+        assert result.stderr.startswith("deploy.py: Could not connect to the endpoint URL")
+        assert "Traceback" not in result.stderr
+        assert settings.read_text() == json.dumps(SAMPLE_SETTINGS)
+
+    def test_a_missing_stage_is_named_before_anything_reaches_aws(self, tmp_path):
+        settings = tmp_path / "zappa_settings.json"
+        settings.write_text(json.dumps({"production": {"extends": "dev"}}))
+        result = run_deploy(settings, env=self._environment(f"http://127.0.0.1:{closed_port()}"))
+        assert (result.returncode, result.stderr) == (1, "deploy.py: zappa settings have no stage 'dev'\n")
+
+    @pytest.mark.parametrize("secret", [None, {"DJANGO_SECRET_KEY": "k"}], ids=["no secret", "no password"])
+    def test_a_database_whose_password_is_lost_is_not_given_a_new_one(self, secret):
+        # Generating one would only lock the function out: RDS keeps the password it was made with.
+        class SecretsManager:
+            def describe_secret(self, SecretId):
+                if secret is None:
+                    error = {"Error": {"Code": "ResourceNotFoundException", "Message": "gone"}}
+                    raise ClientError(error, "DescribeSecret")
+                return {"ARN": "arn:secret"}
+
+            def get_secret_value(self, SecretId):
+                return {"SecretString": json.dumps(secret)}
+
+        with pytest.raises(deploy.DeployError, match="put it back .* as DATABASE_PASSWORD"):
+            deploy.ensure_secret(SecretsManager(), STAGE, STACK, database_exists=True, tags=[])
+
+    def test_a_missing_settings_file_says_how_to_name_it(self, tmp_path):
+        result = run_deploy(tmp_path / "nowhere.json", env=self._environment("http://127.0.0.1:9"))
+        assert result.returncode == 1
+        assert "nowhere.json not found (give its path with --zappa-settings PATH)" in result.stderr

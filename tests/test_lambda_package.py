@@ -1,0 +1,170 @@
+"""The real artifact: `zappa package dev`, unzipped and invoked as Lambda would invoke it.
+
+The package is built from requirements.txt alone in a clean venv (tests/zappa_support.py). It
+runs in a subprocess whose sys.path holds only the package and what the Lambda runtime provides
+(boto3, botocore), against moto for SQS, S3, SES and Secrets Manager and the test database.
+`zappa manage` events run collectstatic and seed_catalog inside it; API Gateway events browse
+and check out; an SQS event runs the confirmation through the worker entry.
+"""
+
+import json
+import re
+import uuid
+
+import boto3
+import pytest
+from django.db import connection
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from apps.orders.models import ConfirmationStatus, Order
+from tests.lambda_package import (
+    Browser,
+    LambdaContainer,
+    api_gateway_event,
+    container_env,
+    runtime_dir,
+    site_packages_of,
+    unzip,
+)
+from tests.sqs_support import aws_environment, aws_environment_variables, lambda_sqs_event, sqs_queue
+from tests.worker_support import worker_database_url
+
+API_HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
+CUSTOM_DOMAIN = "shop.example.com"
+# Where zappa_settings.json's dev stage points its SQS event source; moto's default account.
+QUEUE_NAME = "myshop-dev-tasks"
+FROM_ADDRESS = "shop@example.com"
+CUSTOMER = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+            "address": "12 Analytical St", "postal_code": "10001", "city": "London"}
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def package_dir(zappa_package, tmp_path_factory):
+    return unzip(zappa_package, tmp_path_factory.mktemp("lambda-package"))
+
+
+@pytest.fixture(scope="module")
+def lambda_runtime(tmp_path_factory):
+    return runtime_dir(site_packages_of(), tmp_path_factory.mktemp("lambda-runtime"))
+
+
+@pytest.fixture
+def aws(moto_sqs_server):
+    """Moto as the function's AWS: the queue, the two buckets, an SES sender and the secret."""
+    with aws_environment(moto_sqs_server), sqs_queue(moto_sqs_server, name=QUEUE_NAME) as queue:
+        suffix = uuid.uuid4().hex[:8]  # the moto server outlives the test: names must not clash
+        s3 = boto3.client("s3")
+        buckets = {kind: f"myshop-dev-{kind}-{suffix}" for kind in ("static", "media")}
+        for bucket in buckets.values():
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        boto3.client("ses").verify_email_identity(EmailAddress=FROM_ADDRESS)
+        secret = boto3.client("secretsmanager").create_secret(
+            Name=f"myshop-dev-app-{suffix}",
+            SecretString=json.dumps({"DJANGO_SECRET_KEY": "k" * 50, "DATABASE_URL": worker_database_url()}),
+        )
+        yield {"server": moto_sqs_server, "queue": queue, "buckets": buckets, "secret_arn": secret["ARN"]}
+
+
+@pytest.fixture
+def container(package_dir, lambda_runtime, aws):
+    env = container_env(
+        **aws_environment_variables(aws["server"]),
+        DJANGO_SECRETS_ID=aws["secret_arn"],
+        DJANGO_ALLOWED_HOSTS=f".execute-api.eu-west-1.amazonaws.com,{CUSTOM_DOMAIN}",
+        DJANGO_DEFAULT_FROM_EMAIL=f"My Shop <{FROM_ADDRESS}>",
+        CELERY_BROKER_URL="sqs://",
+        CELERY_SQS_QUEUE_URL=aws["queue"].url,
+        DJANGO_STATIC_BUCKET=aws["buckets"]["static"],
+        DJANGO_MEDIA_BUCKET=aws["buckets"]["media"],
+    )
+    with LambdaContainer(package_dir=package_dir, runtime=lambda_runtime, env=env) as running:
+        yield running
+
+
+def manage(container, command: str) -> None:
+    """What `zappa manage dev "<command>"` sends the function."""
+    response, _ = container.invoke({"manage": command})
+    assert "Error" not in str(response), response
+
+
+def body_of(response: dict) -> str:
+    assert response["statusCode"] == 200, (response["statusCode"], response.get("body", "")[:2000])
+    return response["body"]
+
+
+def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(container, aws):
+    assert connection.vendor in {"postgresql", "sqlite"}
+    s3 = boto3.client("s3")
+
+    # zappa manage dev "collectstatic --noinput": hashed names, cached for a year, on the static bucket.
+    manage(container, "collectstatic --noinput")
+    static_keys = {o["Key"] for o in s3.list_objects_v2(Bucket=aws["buckets"]["static"])["Contents"]}
+    stylesheet = next(k for k in static_keys if re.fullmatch(r"css/base\.[0-9a-f]{12}\.css", k))
+    assert "staticfiles.json" in static_keys
+    head = s3.head_object(Bucket=aws["buckets"]["static"], Key=stylesheet)
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    assert head["ContentType"] == "text/css"
+
+    # zappa manage dev seed_catalog: product images go to the media bucket.
+    manage(container, "seed_catalog --products 3")
+    media = s3.list_objects_v2(Bucket=aws["buckets"]["media"])["Contents"]
+    assert len(media) == 3
+    image = s3.head_object(Bucket=aws["buckets"]["media"], Key=media[0]["Key"])
+    assert media[0]["Key"].startswith("products/")
+    assert image["ContentType"] == "image/png"
+    assert image["CacheControl"] == "public, max-age=86400"
+
+    shopper = Browser(container, host=API_HOST, stage="dev")
+    home = body_of(shopper.request("GET", "/"))
+    # Links carry the API Gateway stage; assets come from the buckets.
+    product_path = re.search(r'href="/dev(/\d+/[\w-]+/)"', home).group(1)
+    assert f"https://{aws['buckets']['static']}.s3.eu-west-1.amazonaws.com/{stylesheet}" in home
+    assert f"https://{aws['buckets']['media']}.s3.eu-west-1.amazonaws.com/products/" in home
+
+    product_page = body_of(shopper.request("GET", product_path))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', product_page).group(1)
+    product_id = product_path.split("/")[1]
+    added = shopper.request("POST", f"/cart/add/{product_id}/",
+                            form={"csrfmiddlewaretoken": token, "quantity": "2", "override": "False"})
+    assert added["statusCode"] == 302
+    assert added["headers"]["Location"] == "/dev/cart/"
+    assert "2 items" in body_of(shopper.request("GET", "/cart/"))
+
+    checkout = body_of(shopper.request("GET", "/orders/create/"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', checkout).group(1)
+    placed = shopper.request("POST", "/orders/create/", form={"csrfmiddlewaretoken": token, **CUSTOMER})
+    assert placed["statusCode"] == 302, placed.get("body", "")[:2000]
+    order = Order.objects.get()
+    assert placed["headers"]["Location"] == f"/dev/orders/created/{order.id}/"
+    assert f"<strong class=\"order-number\">{order.id}</strong>" in body_of(
+        shopper.request("GET", f"/orders/created/{order.id}/")
+    )
+    assert order.confirmation_status == ConfirmationStatus.QUEUED
+
+    # The checkout published to SQS; the same function, fed the SQS event, sends the e-mail via SES.
+    messages = aws["queue"].receive()
+    assert len(messages) == 1
+    response, _ = container.invoke(lambda_sqs_event(messages, queue=aws["queue"]))
+    assert response == {"batchItemFailures": []}
+    order.refresh_from_db()
+    assert order.confirmation_status == ConfirmationStatus.SENT, container.log_text()
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages  # the moto server's own record
+    assert [m.raw_data.count(f"Subject: Your order {order.id} at My Shop") for m in sent] == [1]
+
+
+def test_links_have_no_stage_prefix_on_a_custom_domain(container, aws):
+    manage(container, "collectstatic --noinput")
+    manage(container, "seed_catalog --products 1")
+    home = body_of(Browser(container, host=CUSTOM_DOMAIN).request("GET", "/"))
+    assert re.search(r'href="/\d+/[\w-]+/"', home)
+    assert 'href="/dev/' not in home
+
+
+def test_plain_http_is_redirected_to_https(container):
+    event = api_gateway_event("GET", "/", host=API_HOST, headers={"X-Forwarded-Proto": "http"})
+    response, _ = container.invoke(event)
+    assert response["statusCode"] == 301
+    assert response["headers"]["Location"] == f"https://{API_HOST}/dev/"
