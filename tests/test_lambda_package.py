@@ -95,6 +95,18 @@ def body_of(response: dict) -> str:
     return response["body"]
 
 
+def test_the_package_carries_the_manifest_collectstatic_writes_to_s3(container, aws, package_dir):
+    # The manifest spares a cold start an S3 read (shop_project.storages); it must be the same.
+    manage(container, "collectstatic --noinput")
+    on_s3 = boto3.client("s3").get_object(Bucket=aws["buckets"]["static"], Key="staticfiles.json")
+    packaged = json.loads((package_dir / "shop_project" / "staticfiles.json").read_text())["paths"]
+    on_s3 = json.loads(on_s3["Body"].read())["paths"]
+    # Every file collected on S3 has the same hashed name in the packaged manifest. The packaged
+    # one, built from the full sources, also names admin/img/gis/*, which the package excludes.
+    assert on_s3.items() <= packaged.items()
+    assert {path.split("/")[2] for path in packaged.keys() - on_s3.keys()} <= {"gis"}
+
+
 def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(container, aws):
     assert connection.vendor in {"postgresql", "sqlite"}
     s3 = boto3.client("s3")

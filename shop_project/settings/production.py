@@ -48,7 +48,7 @@ if STATIC_BUCKET and MEDIA_BUCKET:
         },
         # Hashed names (collectstatic writes styles.<hash>.css), so a file can be cached for a year.
         "staticfiles": {
-            "BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
+            "BACKEND": "shop_project.storages.PackagedManifestS3Storage",
             "OPTIONS": {**_s3, "bucket_name": STATIC_BUCKET, "file_overwrite": True,
                         "custom_domain": _static_domain,
                         "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"}},
