@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import confirmations_sweep, order_created
+from apps.orders.tests.factories import CUSTOMER
 from apps.shop.tests.factories import ProductFactory
 from tests.worker_support import (
     Worker,
@@ -33,14 +34,6 @@ from tests.worker_support import (
 )
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
-CUSTOMER = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada.lovelace@example.com",
-    "address": "12 St James's Square",
-    "postal_code": "SW1Y 4JH",
-    "city": "London",
-}
 # The bound is "about a second"; the margin is for a loaded CI machine.
 CHECKOUT_WITH_BROKER_DOWN_MAX_SECONDS = 1.5
 STATUS_SETTLES_SECONDS = 10

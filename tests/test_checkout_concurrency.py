@@ -8,14 +8,11 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.orders.models import Order
+from apps.orders.tests.factories import CUSTOMER
 from apps.shop.tests.factories import ProductFactory
 
 BUYERS = 20
 UNITS_LEFT = 5
-CUSTOMER = {
-    "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-    "address": "12 Analytical St", "postal_code": "10001", "city": "London",
-}
 
 
 @pytest.mark.postgres

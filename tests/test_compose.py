@@ -43,6 +43,7 @@ from django.utils.html import escape
 from kombu import Connection
 
 from apps.orders.models import ConfirmationStatus, Order
+from apps.orders.tests.factories import CUSTOMER
 from apps.shop.models import Product
 from shop_project.celery import app as celery_app
 from tests.worker_support import closed_port, worker_database_url
@@ -68,14 +69,6 @@ STACK_ENVIRONMENT = {
     "DJANGO_SECURE_SSL_REDIRECT": "False",
     "DJANGO_SECURE_COOKIES": "False",
     "DJANGO_SECURE_HSTS_SECONDS": "0",
-}
-CUSTOMER = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada.lovelace@example.com",
-    "address": "12 St James's Square",
-    "postal_code": "SW1Y 4JH",
-    "city": "London",
 }
 # Importing Django and Celery and connecting, on a slow CI machine.
 START_SECONDS = 30

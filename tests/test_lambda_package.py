@@ -18,6 +18,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from apps.orders.models import ConfirmationStatus, Order
+from apps.orders.tests.factories import CUSTOMER
 from tests.lambda_package import (
     Browser,
     LambdaContainer,
@@ -35,8 +36,6 @@ CUSTOM_DOMAIN = "shop.example.com"
 # Where zappa_settings.json's dev stage points its SQS event source; moto's default account.
 QUEUE_NAME = "myshop-dev-tasks"
 FROM_ADDRESS = "shop@example.com"
-CUSTOMER = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-            "address": "12 Analytical St", "postal_code": "10001", "city": "London"}
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -28,3 +28,14 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
     # An order item records what the product cost when it was bought.
     price = factory.LazyAttribute(lambda o: o.product.price)
     quantity = 1
+
+
+# The six checkout fields, as a shopper types them into the form.
+CUSTOMER = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "email": "ada.lovelace@example.com",
+    "address": "12 St James's Square",
+    "postal_code": "SW1Y 4JH",
+    "city": "London",
+}

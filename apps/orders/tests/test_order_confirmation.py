@@ -27,18 +27,10 @@ from apps.orders.tasks import (
     confirmations_sweep,
     order_created,
 )
-from apps.orders.tests.factories import OrderFactory, OrderItemFactory
+from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
 from tests.worker_support import celery_app_using, closed_port
 
-CUSTOMER = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada.lovelace@example.com",
-    "address": "12 St James's Square",
-    "postal_code": "SW1Y 4JH",
-    "city": "London",
-}
 UNREACHABLE_MAIL_SERVER = f"{__name__}.UnreachableMailServer"
 FLAKY_MAIL_SERVER = f"{__name__}.FlakyMailServer"
 STATUS_RECORDING_MAIL_SERVER = f"{__name__}.StatusRecordingMailServer"

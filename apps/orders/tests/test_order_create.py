@@ -17,19 +17,12 @@ from apps.cart.cart import Cart
 from apps.orders import services
 from apps.orders.forms import OrderCreateForm
 from apps.orders.models import Order, OrderItem
+from apps.orders.tests.factories import CUSTOMER
 from apps.shop.tests.factories import ProductFactory
 
 CREATE_URL = reverse("orders:order_create")
 CART_URL = reverse("cart:cart_detail")
 
-CUSTOMER = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada.lovelace@example.com",
-    "address": "12 St James's Square",
-    "postal_code": "SW1Y 4JH",
-    "city": "London",
-}
 
 
 def add_to_cart(client, product, quantity=1):
