@@ -5,7 +5,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from shop_project.views import healthz
+
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("cart/", include("apps.cart.urls", namespace="cart")),
     path("orders/", include("apps.orders.urls", namespace="orders")),

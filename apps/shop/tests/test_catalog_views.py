@@ -104,3 +104,12 @@ class TestCatalogAdmin:
     def test_changelist_edits_price_stock_and_availability_in_place(self, admin_client):
         response = admin_client.get(reverse("admin:shop_product_changelist"))
         assert set(response.context["cl"].list_editable) == {"price", "stock", "available"}
+
+
+@pytest.mark.django_db
+class TestHealthz:
+    def test_answers_ok_without_touching_the_database(self, client, django_assert_num_queries):
+        with django_assert_num_queries(0):
+            response = client.get("/healthz/")
+        assert response.status_code == 200
+        assert response.content == b"ok"
