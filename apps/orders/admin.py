@@ -17,7 +17,7 @@ def export_to_csv(modeladmin, request, queryset):
     return orders_csv_response(queryset)
 
 
-@admin.action(description="Send the failed confirmation e-mails again")
+@admin.action(description="Send the failed confirmation e-mails again", permissions=["change"])
 def resend_confirmation(modeladmin, request, queryset):
     queued = services.order_confirmations_resend(order_ids=list(queryset.values_list("id", flat=True)))
     modeladmin.message_user(

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
@@ -45,6 +46,7 @@ def order_created(request, order_id):
 
 
 @staff_member_required
+@permission_required("orders.view_order", raise_exception=True)
 def admin_order_detail(request, order_id):
     order = selectors.order_with_items(order_id=order_id)
     if order is None:
