@@ -6,7 +6,7 @@ DEMO_PRODUCTS ?= 48
 
 DEPLOY_VENV := .venv-deploy
 
-.PHONY: run test fuzz lint venv deploy-venv infra clean
+.PHONY: run test fuzz lint bench venv deploy-venv infra clean
 
 venv: $(VENV)/.installed
 
@@ -35,6 +35,12 @@ fuzz: venv
 
 lint: venv
 	$(BIN)/ruff check .
+
+# Every benchmark into bench/results.md and bench/results.png (bench/README.md), ~5 min.
+# Needs PostgreSQL on 127.0.0.1:5432 and wrk; BENCH_ARGS=--reuse-db keeps the seeded database.
+bench: venv
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk" >&2; exit 2; }
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 # Zappa packages the venv it runs in: this one holds the runtime packages and Zappa only.
 # Use it for every zappa command: . $(DEPLOY_VENV)/bin/activate && zappa update dev

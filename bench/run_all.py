@@ -1,0 +1,222 @@
+"""`make bench`: run every benchmark and write bench/results.md and bench/results.png.
+
+Runs bench/web.py (gunicorn, PostgreSQL, wrk), then the existing scripts as they are,
+each in a process of its own: bench/checkout_latency.py, bench/sqs_throughput.py and
+bench/cold_start.py. Their Markdown tables and summary lines are taken from their stdout;
+each target is marked met or missed. About 5 minutes on 2 cores.
+
+    .venv/bin/python bench/run_all.py [--reuse-db] [--skip cold_start ...] [--seconds 10]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OTHERS = {
+    "checkout_latency": ["--checkouts", "100"],
+    "sqs_throughput": [],
+    "cold_start": ["--runs", "7"],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reuse-db", action="store_true", help="passed to bench/web.py")
+    parser.add_argument("--seconds", type=int, default=10, help="bench/web.py seconds per endpoint")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["web", *OTHERS])
+    parser.add_argument("--out", type=Path, default=BENCH, help="where results.md and .png go")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    sections = []
+    web = None
+    if "web" not in args.skip:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "web.json"
+            command = ["bench/web.py", "--seconds", str(args.seconds), "--json", str(path)]
+            out, seconds = run([*command, *(["--reuse-db"] if args.reuse_db else [])])
+            web = json.loads(path.read_text())
+        sections.append(web_section(web, out, seconds))
+    for name, extra in OTHERS.items():
+        if name in args.skip:
+            continue
+        out, seconds = run([f"bench/{name}.py", *extra])
+        sections.append(SECTIONS[name](out, seconds, " ".join([f"bench/{name}.py", *extra])))
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    if web is not None:
+        chart(web, args.out / "results.png")
+    total = time.monotonic() - started
+    (args.out / "results.md").write_text(header(web, total) + "\n".join(sections))
+    print(f"wrote {args.out / 'results.md'}" + (f" and {args.out / 'results.png'}" if web else "")
+          + f" in {total / 60:.1f} min")
+
+
+def run(command: list[str]) -> tuple[str, float]:
+    print(f"$ {' '.join(command)}", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, *command], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    seconds = time.monotonic() - started
+    if done.returncode:
+        raise SystemExit(f"{command[0]} failed ({done.returncode}):\n{done.stdout}")
+    print(done.stdout, file=sys.stderr, flush=True)
+    return done.stdout, seconds
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**MISSED**"
+
+
+def number_after(label: str, text: str) -> float:
+    match = re.search(re.escape(label) + r"\s*([0-9.]+)", text)
+    if not match:
+        raise SystemExit(f"no '{label}' in:\n{text}")
+    return float(match.group(1))
+
+
+def tables(text: str) -> list[list[list[str]]]:
+    """The Markdown tables in a script's output, as rows of cells (header first, no rule)."""
+    found, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if not all(set(c) <= set("-: ") for c in cells):
+                current.append(cells)
+        elif current:
+            found.append(current)
+            current = []
+    return found
+
+
+def table_text(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if line.startswith("|"))
+
+
+def notes(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("|"))
+
+
+# The sections -----------------------------------------------------------------------------------
+
+def header(web, total: float) -> str:
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    mem = next((line for line in meminfo if line.startswith("MemTotal")), "")
+    ram_gib = int(mem.split()[1]) / 1024 / 1024 if mem else 0
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    versions = ""
+    if web:
+        v = web["versions"]
+        versions = (f"; Django {v['django']}, gunicorn {v['gunicorn']}, PostgreSQL {v['postgresql']}, "
+                    f"wrk {v['wrk']}")
+    return (
+        "# Benchmark results\n\n"
+        "Written by `make bench` (`bench/run_all.py`); do not edit by hand.\n\n"
+        f"- Date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; the whole run took "
+        f"{total / 60:.1f} min.\n"
+        f"- Machine: {os.cpu_count()} cores ({cpu}), {ram_gib:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}.\n"
+        f"- Versions: Python {platform.python_version()}{versions}.\n"
+        f"- Load average at the end (other work shares the machine): "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}.\n\n"
+    )
+
+
+def web_section(web: dict, out: str, seconds: float) -> str:
+    floor = web["floor_rps"]
+    lines = [
+        "## Web pages under load (`bench/web.py`)\n",
+        "gunicorn, PostgreSQL and 10,000 products on loopback, wrk in a process of its own. "
+        "\"x floor\" is requests/s over those of `GET /healthz/` (a view that returns \"ok\"), "
+        "served by the same workers. Targets: list >= 0.5x the floor, detail >= 0.6x.\n",
+        out.split("\n\n")[0].strip(), "",
+    ]
+    for name, target in web["targets"].items():
+        ratio = web["runs"][name]["rps"] / floor
+        lines.append(f"- {name}: {ratio:.2f}x the floor, target >= {target}x: {verdict(ratio >= target)}")
+    lines += ["", "\n\n".join(out.split("\n\n")[1:]), "",
+              "![requests/s per endpoint next to the floor](results.png)", "",
+              f"(this section: {seconds:.0f} s, setup and seeding included)", ""]
+    if not web["healthz_from_shop"]:
+        lines.insert(2, "Note: shop_project/urls.py has no /healthz/ yet; the bench added the same "
+                        "view in its own URLconf.\n")
+    return "\n".join(lines)
+
+
+def checkout_section(out: str, seconds: float, command: str) -> str:
+    ratio = number_after("p95 ratio slow/instant:", out)
+    return "\n".join([
+        f"## Checkout with a slow e-mail server (`{command}`)\n",
+        "Checkouts through the test client while a real worker sends the confirmations, with an "
+        "instant backend and one that takes 2 s a message. Target: p95 ratio slow/instant <= 1.1.\n",
+        table_text(out), "",
+        f"- p95 ratio slow/instant {ratio:.2f}, target <= 1.1: {verdict(ratio <= 1.1)}", "",
+        f"({seconds:.0f} s)", ""])
+
+
+def sqs_section(out: str, seconds: float, command: str) -> str:
+    return "\n".join([
+        f"## Draining SQS (`{command}`)\n",
+        "Worker throughput on moto: the worker Lambda's handler and `celery worker` drain the same "
+        "confirmation tasks; no target, each must deliver exactly once.\n",
+        table_text(out), "", notes(out), "", f"({seconds:.0f} s)", ""])
+
+
+def cold_start_section(out: str, seconds: float, command: str) -> str:
+    rows = {row[0]: row for row in tables(out)[0][1:]}
+    zipped, unzipped = float(rows["shop"][1]), float(rows["shop"][2])
+    ratio = number_after("cold start ratio shop/bare:", out)
+    return "\n".join([
+        f"## Package size and cold start (`{command}`)\n",
+        "The shop's `zappa package` next to a bare Django project packaged the same way; a cold "
+        "start is the handler's import plus the first `GET /`.\n",
+        table_text(out), "",
+        f"- zipped {zipped} MiB, target <= 25: {verdict(zipped <= 25)}",
+        f"- unzipped {unzipped} MB, target <= 90: {verdict(unzipped <= 90)}",
+        f"- cold start ratio {ratio:.2f}, target <= 1.3: {verdict(ratio <= 1.3)}", "",
+        f"({seconds:.0f} s)", ""])
+
+
+SECTIONS = {"checkout_latency": checkout_section, "sqs_throughput": sqs_section,
+            "cold_start": cold_start_section}
+
+
+def chart(web: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    floor = web["floor_rps"]
+    names = list(web["runs"])
+    values = [web["runs"][n]["rps"] for n in names]
+    colors = ["#888888" if n == "floor" else "#3b75af" for n in names]
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    bars = ax.bar(names, values, color=colors)
+    ax.bar_label(bars, labels=[f"{v:.0f}\n{v / floor:.2f}x" for v in values], fontsize=8)
+    for name, target in web["targets"].items():
+        i = names.index(name)
+        ax.hlines(target * floor, i - 0.45, i + 0.45, colors="#c0392b", linestyles="dashed")
+        ax.annotate(f"target {target}x", (i, target * floor), xytext=(0, 3),
+                    textcoords="offset points", ha="center", fontsize=8, color="#c0392b")
+    ax.set_ylabel("requests/s")
+    ax.set_ylim(0, max(values) * 1.2)
+    ax.set_title(f"Requests/s per endpoint next to the floor (GET /healthz/), "
+                 f"gunicorn x{web['workers']}, {os.cpu_count()} cores", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
