@@ -12,6 +12,14 @@ pytest_plugins = ["tests.sqs_support", "tests.zappa_support"]
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The catalog pages read through the cache: no test sees the pages another one cached."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def services_required() -> bool:
     """CI sets REQUIRE_SERVICES=1: a test whose server is missing fails there instead of skipping."""
     return os.environ.get("REQUIRE_SERVICES") == "1"

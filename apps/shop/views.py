@@ -1,29 +1,47 @@
 """Catalog pages: the product list (all or one category) and a product's detail."""
 
+import functools
+
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from apps.cart.forms import CartAddProductForm
 from apps.shop import selectors
 
 
 def product_list(request, category_slug=None):
-    categories = selectors.category_list()
-    category = None
-    if category_slug is not None:
-        # Picked from the list the sidebar needs anyway, which saves the page a query.
-        category = next((c for c in categories if c.slug == category_slug), None)
-        if category is None:
-            raise Http404("No such category.")
-    products = selectors.available_products(category=category)
-    page = Paginator(products, settings.PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "shop/product/list.html",
-        {"category": category, "categories": categories, "page": page, "products": page.object_list},
-    )
+    page_number = request.GET.get("page", "")
+    page_number = page_number if page_number.isdigit() else "1"
+    # The catalog part of the page is the same for every shopper: rendered once per page and
+    # CATALOG_CACHE_SECONDS, with the category's name for the title; a hit needs no database
+    # and no model from the cache. Only the header (cart, messages) is rendered per request.
+    key = f"shop:catalog:{category_slug or ''}:{page_number}"
+    cached = cache.get(key)
+    if cached is None:
+        categories = selectors.category_list()
+        category = None
+        if category_slug is not None:
+            # Picked from the list the sidebar needs anyway, which saves the page a query.
+            category = next((c for c in categories if c.slug == category_slug), None)
+            if category is None:
+                raise Http404("No such category.")
+        products = selectors.available_products(category=category)
+        page = Paginator(products, settings.PRODUCTS_PER_PAGE).get_page(page_number)
+        catalog = render_to_string(
+            "shop/includes/catalog.html",
+            {"category": category, "categories": categories, "page": page, "products": page.object_list},
+        )
+        cached = (category.name if category else None, catalog)
+        # Only pages that exist: made-up page numbers (a crawler's) must not fill the cache.
+        if str(page.number) == page_number:
+            cache.set(key, cached, settings.CATALOG_CACHE_SECONDS)
+    category_name, catalog = cached
+    context = {"category_name": category_name, "catalog": catalog}
+    return render(request, "shop/product/list.html", context)
 
 
 def product_detail(request, id, slug):
@@ -33,5 +51,12 @@ def product_detail(request, id, slug):
     return render(
         request,
         "shop/product/detail.html",
-        {"product": product, "cart_product_form": CartAddProductForm()},
+        {"product": product, "cart_product_form": _blank_cart_add_form()},
     )
+
+
+@functools.cache
+def _blank_cart_add_form() -> str:
+    # The same HTML on every product page (the CSRF token is outside it); rendering its
+    # 20-option select through the form templates cost more than the rest of the page.
+    return CartAddProductForm().render()

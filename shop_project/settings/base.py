@@ -165,3 +165,13 @@ CART_SESSION_ID = "cart"
 # A shopper can hold at most this many units of one product in the cart.
 CART_MAX_QUANTITY_PER_PRODUCT = 20
 PRODUCTS_PER_PAGE = 12
+# How long the catalog pages (list, detail) may show a product or price the admin has changed.
+CATALOG_CACHE_SECONDS = env.int("DJANGO_CATALOG_CACHE_SECONDS", default=60)
+# Each process keeps its own cache (a Lambda container, a gunicorn worker): no server to run.
+# Big enough for every product page of a 10,000-product catalog.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
+}

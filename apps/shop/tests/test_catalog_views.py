@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -113,3 +114,30 @@ class TestHealthz:
             response = client.get("/healthz/")
         assert response.status_code == 200
         assert response.content == b"ok"
+
+
+@pytest.mark.django_db
+class TestCatalogCache:
+    def test_a_second_visit_reads_nothing_from_the_database(self, client, django_assert_num_queries):
+        ProductFactory.create_batch(3)
+        client.get(reverse("shop:product_list"))
+        with django_assert_num_queries(0):
+            assert client.get(reverse("shop:product_list")).status_code == 200
+
+    def test_a_change_shows_once_the_cached_page_expires(self, client):
+        product = ProductFactory(name="Old Name")
+        assert "Old Name" in client.get(reverse("shop:product_list")).content.decode()
+        product.name = "New Name"
+        product.save()
+        cache.clear()  # what CATALOG_CACHE_SECONDS does in time
+        assert "New Name" in client.get(reverse("shop:product_list")).content.decode()
+
+    def test_made_up_page_numbers_are_not_cached(self, client):
+        ProductFactory.create_batch(3)
+        client.get(reverse("shop:product_list"), {"page": "999999"})
+        assert cache.get("shop:catalog::999999") is None
+        assert client.get(reverse("shop:product_list"), {"page": "999999"}).status_code == 200
+
+    def test_an_unknown_product_is_not_cached(self, client):
+        client.get("/424242/nothing/")
+        assert cache.get("shop:product:424242:nothing") is None
