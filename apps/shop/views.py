@@ -5,9 +5,11 @@ import functools
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 
 from apps.cart.forms import CartAddProductForm
 from apps.shop import selectors
@@ -44,15 +46,33 @@ def product_list(request, category_slug=None):
     return render(request, "shop/product/list.html", context)
 
 
+# Stands in for the CSRF token in a cached page; never a real token (those are alphanumeric).
+_CSRF_TOKEN_SLOT = "{csrf-token}"  # nosec B105 - a slot for the real token, not a secret
+
+
 def product_detail(request, id, slug):
     product = selectors.available_product(product_id=id, slug=slug)
     if product is None:
         raise Http404("No such product.")
-    return render(
-        request,
-        "shop/product/detail.html",
-        {"product": product, "cart_product_form": _blank_cart_add_form()},
-    )
+    context = {"product": product, "cart_product_form": _blank_cart_add_form()}
+    if _has_session_or_messages(request):
+        return render(request, "shop/product/detail.html", context)
+    # A visitor with no session (most arrive from a search or a link) sees the same page as any
+    # other: rendered once per product and CATALOG_CACHE_SECONDS, with their own CSRF token put
+    # in (get_token also sets the CSRF cookie). A shopper with a cart gets the page rendered.
+    key = f"shop:product-page:{product.id}:{product.updated.timestamp()}"
+    page = cache.get(key)
+    if page is None:
+        page = render_to_string("shop/product/detail.html", {**context, "csrf_token": _CSRF_TOKEN_SLOT})
+        cache.set(key, page, settings.CATALOG_CACHE_SECONDS)
+    response = HttpResponse(page.replace(_CSRF_TOKEN_SLOT, get_token(request)))
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def _has_session_or_messages(request) -> bool:
+    """Whether the page may differ from an anonymous first visit's (cart, notices, user)."""
+    return settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES
 
 
 @functools.cache
