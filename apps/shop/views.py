@@ -18,6 +18,11 @@ from apps.shop import selectors
 def product_list(request, category_slug=None):
     page_number = request.GET.get("page", "")
     page_number = page_number if page_number.isdigit() else "1"
+    # A visitor with no session gets the whole page from the cache (see product_detail).
+    first_visit = not _has_session_or_messages(request)
+    page_key = f"shop:list-page:{category_slug or ''}:{page_number}"
+    if first_visit and (page := cache.get(page_key)) is not None:
+        return _shared_page(request, page)
     # The catalog part of the page is the same for every shopper: rendered once per page and
     # CATALOG_CACHE_SECONDS, with the category's name for the title; a hit needs no database
     # and no model from the cache. Only the header (cart, messages) is rendered per request.
@@ -43,7 +48,12 @@ def product_list(request, category_slug=None):
             cache.set(key, cached, settings.CATALOG_CACHE_SECONDS)
     category_name, catalog = cached
     context = {"category_name": category_name, "catalog": catalog}
-    return render(request, "shop/product/list.html", context)
+    if not first_visit:
+        return render(request, "shop/product/list.html", context)
+    page = render_to_string("shop/product/list.html", context)
+    if cache.get(key) is not None:  # the catalog part was cacheable, so is the page
+        cache.set(page_key, page, settings.CATALOG_CACHE_SECONDS)
+    return _shared_page(request, page)
 
 
 # Stands in for the CSRF token in a cached page; never a real token (those are alphanumeric).
@@ -51,21 +61,29 @@ _CSRF_TOKEN_SLOT = "{csrf-token}"  # nosec B105 - a slot for the real token, not
 
 
 def product_detail(request, id, slug):
+    # A visitor with no session (most arrive from a search or a link) sees the same page as any
+    # other: rendered once per product and CATALOG_CACHE_SECONDS, with their own CSRF token put
+    # in (get_token also sets the CSRF cookie). A shopper with a cart gets the page rendered.
+    first_visit = not _has_session_or_messages(request)
+    page_key = f"shop:product-page:{id}:{slug}"
+    if first_visit and (page := cache.get(page_key)) is not None:
+        return _shared_page(request, page)
     product = selectors.available_product(product_id=id, slug=slug)
     if product is None:
         raise Http404("No such product.")
     context = {"product": product, "cart_product_form": _blank_cart_add_form()}
-    if _has_session_or_messages(request):
+    if not first_visit:
         return render(request, "shop/product/detail.html", context)
-    # A visitor with no session (most arrive from a search or a link) sees the same page as any
-    # other: rendered once per product and CATALOG_CACHE_SECONDS, with their own CSRF token put
-    # in (get_token also sets the CSRF cookie). A shopper with a cart gets the page rendered.
-    key = f"shop:product-page:{product.id}:{product.updated.timestamp()}"
-    page = cache.get(key)
-    if page is None:
-        page = render_to_string("shop/product/detail.html", {**context, "csrf_token": _CSRF_TOKEN_SLOT})
-        cache.set(key, page, settings.CATALOG_CACHE_SECONDS)
-    response = HttpResponse(page.replace(_CSRF_TOKEN_SLOT, get_token(request)))
+    page = render_to_string("shop/product/detail.html", {**context, "csrf_token": _CSRF_TOKEN_SLOT})
+    cache.set(page_key, page, settings.CATALOG_CACHE_SECONDS)
+    return _shared_page(request, page)
+
+
+def _shared_page(request, page: str) -> HttpResponse:
+    """A page cached for every first visitor, with this visitor's CSRF token where it has a form."""
+    if _CSRF_TOKEN_SLOT in page:
+        page = page.replace(_CSRF_TOKEN_SLOT, get_token(request))
+    response = HttpResponse(page)
     patch_vary_headers(response, ["Cookie"])
     return response
 
