@@ -21,39 +21,47 @@ def product_list(request, category_slug=None):
     # A visitor with no session gets the whole page from the cache (see product_detail).
     first_visit = not _has_session_or_messages(request)
     page_key = f"shop:list-page:{category_slug or ''}:{page_number}"
-    if first_visit and (page := cache.get(page_key)) is not None:
-        return _shared_page(request, page)
-    # The catalog part of the page is the same for every shopper: rendered once per page and
-    # CATALOG_CACHE_SECONDS, with the category's name for the title; a hit needs no database
-    # and no model from the cache. Only the header (cart, messages) is rendered per request.
-    key = f"shop:catalog:{category_slug or ''}:{page_number}"
-    cached = cache.get(key)
-    if cached is None:
-        categories = selectors.category_list()
-        category = None
-        if category_slug is not None:
-            # Picked from the list the sidebar needs anyway, which saves the page a query.
-            category = next((c for c in categories if c.slug == category_slug), None)
-            if category is None:
-                raise Http404("No such category.")
-        products = selectors.available_products(category=category)
-        page = Paginator(products, settings.PRODUCTS_PER_PAGE).get_page(page_number)
-        catalog = render_to_string(
-            "shop/includes/catalog.html",
-            {"category": category, "categories": categories, "page": page, "products": page.object_list},
-        )
-        cached = (category.name if category else None, catalog)
-        # Only pages that exist: made-up page numbers (a crawler's) must not fill the cache.
-        if str(page.number) == page_number:
-            cache.set(key, cached, settings.CATALOG_CACHE_SECONDS)
-    category_name, catalog = cached
+    if first_visit and (html := cache.get(page_key)) is not None:
+        return _shared_page(request, html)
+    category_name, catalog, cacheable = _catalog_block(category_slug=category_slug, page_number=page_number)
     context = {"category_name": category_name, "catalog": catalog}
     if not first_visit:
         return render(request, "shop/product/list.html", context)
-    page = render_to_string("shop/product/list.html", context)
-    if cache.get(key) is not None:  # the catalog part was cacheable, so is the page
-        cache.set(page_key, page, settings.CATALOG_CACHE_SECONDS)
-    return _shared_page(request, page)
+    html = render_to_string("shop/product/list.html", context)
+    if cacheable:
+        cache.set(page_key, html, settings.CATALOG_CACHE_SECONDS)
+    return _shared_page(request, html)
+
+
+def _catalog_block(*, category_slug: str | None, page_number: str) -> tuple[str | None, str, bool]:
+    """The catalog part of a list page (sidebar, products, pagination), the category's name, and
+    whether the page may be cached.
+
+    The same for every shopper, so rendered once per page and CATALOG_CACHE_SECONDS: a hit needs
+    no database. Only pages that exist are cached: made-up page numbers (a crawler's) must not
+    fill the cache.
+    """
+    key = f"shop:catalog:{category_slug or ''}:{page_number}"
+    if (cached := cache.get(key)) is not None:
+        return (*cached, True)
+    categories = selectors.category_list()
+    category = None
+    if category_slug is not None:
+        # Picked from the list the sidebar needs anyway, which saves the page a query.
+        category = next((c for c in categories if c.slug == category_slug), None)
+        if category is None:
+            raise Http404("No such category.")
+    products = selectors.available_products(category=category)
+    page = Paginator(products, settings.PRODUCTS_PER_PAGE).get_page(page_number)
+    catalog = render_to_string(
+        "shop/includes/catalog.html",
+        {"category": category, "categories": categories, "page": page, "products": page.object_list},
+    )
+    category_name = category.name if category else None
+    cacheable = str(page.number) == page_number
+    if cacheable:
+        cache.set(key, (category_name, catalog), settings.CATALOG_CACHE_SECONDS)
+    return category_name, catalog, cacheable
 
 
 # Stands in for the CSRF token in a cached page; never a real token (those are alphanumeric).
