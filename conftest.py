@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 # Fixtures shared across test modules: SQS on a moto server, and the Zappa deploy venv and package.
-pytest_plugins = ["tests.sqs_support", "tests.zappa_support"]
+pytest_plugins = ["tests.support.sqs", "tests.support.zappa"]
 
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 

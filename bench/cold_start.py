@@ -1,7 +1,7 @@
 """Package size and cold start of the Lambda package, next to a bare Django project.
 
 Both are packaged by the same Zappa (0.63.0, from requirements-deploy.txt) with the same
-exclusions, unzipped, and started as Lambda starts a container (tests/lambda_runner.py: the
+exclusions, unzipped, and started as Lambda starts a container (devtools/lambda_runner.py: the
 package and the runtime's boto3 only on sys.path). A cold start is the handler's import plus
 its first request (GET /): the shop's product list against SQLite and moto's S3, the bare
 project's one-line view. Runs alternate between the two, and the medians are compared.
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.lambda_package import (  # noqa: E402
+from devtools.lambda_package import (  # noqa: E402
     LambdaContainer,
     api_gateway_event,
     container_env,
@@ -31,8 +31,8 @@ from tests.lambda_package import (  # noqa: E402
     site_packages_of,
     unzip,
 )
-from tests.sqs_support import aws_environment, aws_environment_variables, moto_server  # noqa: E402
-from tests.zappa_support import build_deploy_venv, copy_repo, run_zappa, zappa_environment  # noqa: E402
+from devtools.sqs import aws_environment, aws_environment_variables, moto_server  # noqa: E402
+from devtools.zappa import build_deploy_venv, copy_repo, run_zappa, zappa_environment  # noqa: E402
 
 HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
 MiB = 1024 * 1024

@@ -90,7 +90,7 @@ def main() -> None:
         CELERY_BROKER_URL="sqs://",
         DJANGO_EMAIL_BACKEND=INSTANT_EMAIL,
         DJANGO_MEDIA_ROOT=str(workdir / "media"),
-        # As the worker runs (tests.worker_support): DEBUG would keep every query in memory.
+        # As the worker runs (devtools.workers): DEBUG would keep every query in memory.
         DJANGO_DEBUG="False",
         # The handler logs a line per record; on Lambda that goes to CloudWatch, here nowhere.
         DJANGO_LOG_LEVEL="WARNING",
@@ -102,7 +102,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from tests.sqs_support import aws_environment, moto_server
+    from devtools.sqs import aws_environment, moto_server
 
     call_command("migrate", verbosity=0)
     product = product_seed()
@@ -185,8 +185,8 @@ def queue_empty(queue) -> bool:
 def handler_round(server, *, product, tasks: int, batch_size: int) -> Round:
     from django.core import mail
 
+    from devtools.sqs import celery_on_sqs, sqs_queue
     from shop_project import lambda_worker
-    from tests.sqs_support import celery_on_sqs, sqs_queue
 
     # A warm container: Django and the task registry are set up on a container's first
     # invocation, which a worker that is already "ready" has behind it too.
@@ -228,8 +228,8 @@ def handler_round(server, *, product, tasks: int, batch_size: int) -> Round:
 
 
 def worker_round(server, *, product, tasks: int, pool: str, concurrency: int, workdir: Path) -> Round:
-    from tests.sqs_support import celery_on_sqs, sqs_queue
-    from tests.worker_support import Worker, sent_emails
+    from devtools.sqs import celery_on_sqs, sqs_queue
+    from devtools.workers import Worker, sent_emails
 
     mail_dir = workdir / "worker-mail"
     with sqs_queue(server) as queue, celery_on_sqs(queue):

@@ -20,7 +20,7 @@ from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import confirmations_sweep, order_created
 from apps.orders.tests.factories import CUSTOMER
 from apps.shop.tests.factories import ProductFactory
-from tests.worker_support import (
+from devtools.workers import (
     Worker,
     celery_app_using,
     closed_port,
@@ -235,7 +235,7 @@ class TestBrokerUnreachable:
 
 @pytest.mark.django_db(transaction=True)
 class TestSqs:
-    # celery_sqs_broker (tests.sqs_support, loaded by the root conftest): a moto SQS queue
+    # celery_sqs_broker (tests.support.sqs, loaded by the root conftest): a moto SQS queue
     # with its DLQ, boto3's environment pointing at moto, and this process's app publishing there.
 
     def test_worker_on_the_sqs_transport_sends_the_confirmation_of_a_checkout(

@@ -45,8 +45,8 @@ from kombu import Connection
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tests.factories import CUSTOMER
 from apps.shop.models import Product
+from devtools.workers import closed_port, worker_database_url
 from shop_project.celery import app as celery_app
-from tests.worker_support import closed_port, worker_database_url
 
 ROOT = Path(settings.BASE_DIR)
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -279,7 +279,8 @@ class TestDockerfile:
         files = set(build_context_files())
         assert {"manage.py", "requirements.txt", "requirements-container.txt", "static/css/base.css",
                 "shop_project/settings/production.py", "shop_project/wsgi.py"} <= files
-        leaked = [f for f in files if f.split("/")[0] in {".git", ".venv", "media", "var", "staticfiles"}
+        leaked = [f for f in files if f.split("/")[0] in {".git", ".venv", "media", "var", "staticfiles",
+                                                         "tests", "bench", "devtools"}
                   or f in {".env", "db.sqlite3"} or "__pycache__" in f]
         assert not leaked, leaked[:10]
 

@@ -31,9 +31,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from devtools.sqs import REGION, aws_environment, moto_server
+from devtools.workers import closed_port
 from infra import deploy
-from tests.sqs_support import REGION, aws_environment, moto_server
-from tests.worker_support import closed_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "template.yaml"

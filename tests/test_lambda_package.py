@@ -1,6 +1,6 @@
 """The real artifact: `zappa package dev`, unzipped and invoked as Lambda would invoke it.
 
-The package is built from requirements.txt alone in a clean venv (tests/zappa_support.py). It
+The package is built from requirements.txt alone in a clean venv (devtools/zappa.py). It
 runs in a subprocess whose sys.path holds only the package and what the Lambda runtime provides
 (boto3, botocore), against moto for SQS, S3, SES and Secrets Manager and the test database.
 `zappa manage` events run collectstatic and seed_catalog inside it; API Gateway events browse
@@ -19,7 +19,7 @@ from moto.ses.models import ses_backends
 
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tests.factories import CUSTOMER
-from tests.lambda_package import (
+from devtools.lambda_package import (
     Browser,
     LambdaContainer,
     api_gateway_event,
@@ -28,8 +28,8 @@ from tests.lambda_package import (
     site_packages_of,
     unzip,
 )
-from tests.sqs_support import aws_environment, aws_environment_variables, lambda_sqs_event, sqs_queue
-from tests.worker_support import worker_database_url
+from devtools.sqs import aws_environment, aws_environment_variables, lambda_sqs_event, sqs_queue
+from devtools.workers import worker_database_url
 
 API_HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
 CUSTOM_DOMAIN = "shop.example.com"
@@ -92,6 +92,15 @@ def manage(container, command: str) -> None:
 def body_of(response: dict) -> str:
     assert response["statusCode"] == 200, (response["statusCode"], response.get("body", "")[:2000])
     return response["body"]
+
+
+def test_the_package_carries_no_development_tree(package_dir):
+    # The tests, benchmarks and their shared machinery (devtools/) are never shipped.
+    top = {path.name for path in package_dir.iterdir()}
+    assert "shop_project" in top and "apps" in top
+    development = {"tests", "bench", "devtools", "infra"}
+    assert not top & development, sorted(top & development)
+    assert not list(package_dir.glob("apps/*/tests"))
 
 
 def test_the_package_carries_the_manifest_collectstatic_writes_to_s3(container, aws, package_dir):

@@ -6,7 +6,7 @@ project and deploys it, then, after a code change, updates it. All of it in a co
 (Zappa writes its zip and template into the working directory), with boto3's own
 AWS_ENDPOINT_URL pointing at a moto server on loopback.
 
-Where moto differs from AWS (tests/zappa_support.py has the details):
+Where moto differs from AWS (tests/support/zappa.py has the details):
 - moto has no ListFunctionUrlConfigs, which `zappa update` always calls: the server answers that
   one route with no URLs (ListFunctionUrlConfigsRoute), and nothing else.
 - "touch" (Zappa's GET of the new API's https://<id>.execute-api... URL, which does not exist
@@ -29,16 +29,9 @@ from dataclasses import dataclass, field
 import boto3
 import pytest
 
-from tests.zappa_support import (
-    STAGE,
-    ListFunctionUrlConfigsRoute,
-    MotoServer,
-    copy_repo,
-    moto_server_for_zappa,
-    run_command,
-    run_zappa,
-    zappa_environment,
-)
+from devtools.sqs import MotoServer
+from devtools.zappa import STAGE, copy_repo, run_command, run_zappa, zappa_environment
+from tests.support.zappa import ListFunctionUrlConfigsRoute, moto_server_for_zappa
 
 FUNCTION = "myshop-dev"
 WORKER = "shop_project.lambda_worker.handler"

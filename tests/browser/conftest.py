@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connections
 from playwright.sync_api import sync_playwright
 
-from tests.worker_support import Worker, celery_app_using
+from devtools.workers import Worker, celery_app_using
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

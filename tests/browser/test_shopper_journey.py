@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from apps.orders.models import Order
 from apps.orders.tests.factories import CUSTOMER
 from apps.shop.models import Category, Product
-from tests.worker_support import wait_for_emails
+from devtools.workers import wait_for_emails
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -29,7 +29,7 @@ from apps.orders.tasks import (
 )
 from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
-from tests.worker_support import celery_app_using, closed_port
+from devtools.workers import celery_app_using, closed_port
 
 UNREACHABLE_MAIL_SERVER = f"{__name__}.UnreachableMailServer"
 FLAKY_MAIL_SERVER = f"{__name__}.FlakyMailServer"

@@ -1,4 +1,4 @@
-"""Zappa for tests: the deploy venv, a `zappa package dev` zip, and Zappa's CLI against moto.
+"""Zappa for tests and benchmarks: the deploy venv, a copy of the repo, Zappa's CLI with boto3 on moto.
 
 - `build_deploy_venv(path)`: a clean Python 3.11 venv with requirements-deploy.txt (the runtime
   packages and Zappa), as `make deploy-venv` builds it. Zappa packages the venv it runs in, so
@@ -9,33 +9,21 @@
 - `run_zappa(venv, *args, cwd=..., env=...)`: the `zappa` command of that venv, with
   `zappa_environment()`: only that venv (VIRTUAL_ENV is how Zappa finds what to package), and
   boto3 pointed at moto, or at nothing at all for commands that must not reach AWS.
-- `moto_server_for_zappa()`: a moto server on loopback with the single route moto lacks and
-  `zappa update` always calls, ListFunctionUrlConfigs, answered with no URLs.
 
-Fixtures (the root conftest.py loads this module as a plugin): `deploy_venv` (session; the
-venv's path) and `zappa_package` (session; the path of the zip `zappa package dev -o` built
-from a copy of the repo).
+The pytest fixtures (`deploy_venv`, `zappa_package`) and the moto route Zappa needs for
+`zappa update` are in tests/support/zappa.py.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote
 
-import pytest
-from moto.server import ThreadedMotoServer
-
-from tests.sqs_support import REGION, MotoServer, aws_environment_variables
+from devtools.sqs import REGION, MotoServer, aws_environment_variables
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY_REQUIREMENTS = REPO / "requirements-deploy.txt"
@@ -44,6 +32,15 @@ STAGE = "dev"
 PYTHON_VERSION = (3, 11)
 # Seconds; a Zappa command on moto takes about 20 (mostly packaging a 24 MiB zip).
 ZAPPA_TIMEOUT = 300
+
+
+class CommandFailed(AssertionError):
+    """A command of the deploy path failed or hung; the message holds its output.
+
+    An AssertionError, so that a test calling it fails (not errors) and shows the output.
+    """
+
+
 # Where commands that need no AWS send boto3: the discard port on loopback, closed.
 NO_AWS = MotoServer(endpoint_url="http://127.0.0.1:9", region=REGION)
 
@@ -73,7 +70,7 @@ def deploy_python() -> str:
     version = "{}.{}".format(*PYTHON_VERSION)
     found = shutil.which(f"python{version}")
     if found is None:
-        pytest.fail(f"the deploy venv needs Python {version} (the Lambda runtime); none found")
+        raise CommandFailed(f"the deploy venv needs Python {version} (the Lambda runtime); none found")
     return found
 
 
@@ -118,87 +115,15 @@ def run_zappa(venv: Path, *args: str, cwd: Path, env: dict[str, str]) -> str:
 
 
 def run_command(command: list[str], *, timeout: float, **kwargs) -> str:
-    """Run it; its stdout and stderr, or a test failure that shows them."""
+    """Run it; its stdout and stderr, or CommandFailed with them."""
     started = time.monotonic()
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, **kwargs)
     except subprocess.TimeoutExpired as error:
         output = (error.stdout or "") + (error.stderr or "")
-        pytest.fail(f"{' '.join(command)} took more than {timeout} s:\n{output}")
+        raise CommandFailed(f"{' '.join(command)} took more than {timeout} s:\n{output}") from None
     output = result.stdout + result.stderr
     if result.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed (exit {result.returncode}, "
+        raise CommandFailed(f"{' '.join(command)} failed (exit {result.returncode}, "
                     f"{time.monotonic() - started:.0f} s):\n{output}")
     return output
-
-
-# moto ------------------------------------------------------------------------------------------
-
-
-class ListFunctionUrlConfigsRoute:
-    """WSGI middleware answering Lambda's ListFunctionUrlConfigs with no URLs; moto lacks it.
-
-    `zappa update` always calls it (to delete function URLs when "function_url_enabled" is off);
-    the function has none, so an empty list is what AWS answers too. Every other request, and
-    every other method on this path, goes to moto. `calls` records the function names asked for.
-    """
-
-    PATH = re.compile(r"^/2021-10-31/functions/(?P<function>[^/]+)/urls/?$")
-
-    def __init__(self, app):
-        self.app = app
-        self.calls: list[str] = []
-
-    def __call__(self, environ, start_response):
-        match = self.PATH.match(environ.get("PATH_INFO", ""))
-        if environ.get("REQUEST_METHOD") != "GET" or match is None:
-            return self.app(environ, start_response)
-        self.calls.append(unquote(match["function"]))
-        body = json.dumps({"FunctionUrlConfigs": []}).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
-
-
-@contextmanager
-def moto_server_for_zappa() -> Iterator[tuple[MotoServer, ListFunctionUrlConfigsRoute]]:
-    """A moto server on loopback, like sqs_support.moto_server(), with ListFunctionUrlConfigsRoute.
-
-    The route is put in front of moto's app on the running server (werkzeug's server reads
-    `app` on every request). moto keeps its state per process, so this server shares it with
-    the session's other moto servers; a deployment's names are fixed by the stage ("myshop-dev"),
-    hence one deployment per process.
-    """
-    werkzeug = logging.getLogger("werkzeug")
-    level = werkzeug.level
-    werkzeug.setLevel(logging.WARNING)  # an access-log line per request would bury a failure
-    threaded = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    threaded.start()
-    try:
-        wsgi_server = threaded._server
-        route = ListFunctionUrlConfigsRoute(wsgi_server.app)
-        wsgi_server.app = route
-        host, port = threaded.get_host_and_port()
-        yield MotoServer(endpoint_url=f"http://{host}:{port}", region=REGION), route
-    finally:
-        threaded.stop()
-        werkzeug.setLevel(level)
-
-
-# Fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def deploy_venv(tmp_path_factory) -> Path:
-    """The deploy venv (requirements-deploy.txt), built once per session (~20 s with pip's cache)."""
-    return build_deploy_venv(tmp_path_factory.mktemp("deploy") / "venv")
-
-
-@pytest.fixture(scope="session")
-def zappa_package(deploy_venv, tmp_path_factory) -> Path:
-    """The zip `zappa package dev -o` builds from a copy of the repo and the deploy venv."""
-    root = tmp_path_factory.mktemp("zappa-package")
-    project = copy_repo(root / "project")
-    package = root / f"myshop-{STAGE}.zip"
-    run_zappa(deploy_venv, "package", STAGE, "-o", str(package), cwd=project,
-              env=zappa_environment(deploy_venv))
-    return package

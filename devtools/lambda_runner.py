@@ -1,6 +1,6 @@
 """Runs an unzipped Zappa package the way the Lambda runtime does, for tests and benchmarks.
 
-    python -I -S tests/lambda_runner.py PACKAGE_DIR RUNTIME_DIR
+    python -I -S devtools/lambda_runner.py PACKAGE_DIR RUNTIME_DIR
 
 sys.path holds the package, RUNTIME_DIR (what the Lambda runtime itself provides: boto3,
 botocore and their dependencies) and the standard library: nothing from the developer's venv.

@@ -1,4 +1,4 @@
-"""Amazon SQS for tests, on moto: a loopback server, queues with a DLQ, Celery on them, Lambda events.
+"""Amazon SQS on moto for tests and benchmarks: a loopback server, queues with a DLQ, Celery on them.
 
 Everything talks to a real (moto) SQS endpoint over HTTP, so boto3, kombu's SQS transport and
 the worker Lambda run unmodified. The pieces, from the bottom up:
@@ -15,19 +15,8 @@ the worker Lambda run unmodified. The pieces, from the bottom up:
 - `lambda_sqs_event(messages, queue=...)` (or `queue.lambda_event(messages)`): received
   messages as the SQS event Lambda delivers.
 
-Fixtures (the root conftest.py loads this module as a plugin):
-`moto_sqs_server` (session), `sqs_queue_on_moto` (a queue, with the AWS environment set) and
-`celery_sqs_broker` (the same, with Celery publishing to it). Example:
-
-    # transaction=True: checkout publishes on commit, and the worker Lambda closes database
-    # connections around each task, which a test inside one transaction would not survive.
-    @pytest.mark.django_db(transaction=True)
-    def test_something(celery_sqs_broker):
-        order_created.delay(order.id)
-        event = celery_sqs_broker.lambda_event(celery_sqs_broker.receive())
-
-Such a module should not also import tests.sqs_support (pytest could then not rewrite its
-asserts, and warns); what a test needs is on the SqsQueue the fixtures return.
+The pytest fixtures over these (`moto_sqs_server`, `sqs_queue_on_moto`, `celery_sqs_broker`)
+are in tests/support/sqs.py.
 """
 
 from __future__ import annotations
@@ -36,18 +25,17 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import boto3
-import pytest
 from django.test import override_settings
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 from moto.sqs.models import sqs_backends
 
-from tests.worker_support import celery_app_using
+from devtools.workers import celery_app_using
 
 REGION = "eu-west-1"
 # Low, so that a test can drive a poison message into the DLQ in a few receives.
@@ -63,8 +51,12 @@ class MotoServer:
 
 
 @contextmanager
-def moto_server(*, region: str = REGION) -> Iterator[MotoServer]:
-    """A moto server in a thread of this process, on loopback and a port the OS picks."""
+def moto_server(*, region: str = REGION, wrap_app: Callable | None = None) -> Iterator[MotoServer]:
+    """A moto server in a thread of this process, on loopback and a port the OS picks.
+
+    wrap_app(app) -> app puts WSGI middleware in front of moto (a route moto lacks); werkzeug's
+    server reads `app` on every request, so it is swapped on the running server.
+    """
     werkzeug = logging.getLogger("werkzeug")
     level = werkzeug.level
     # One access-log line per request would bury a failing test's own output.
@@ -72,6 +64,8 @@ def moto_server(*, region: str = REGION) -> Iterator[MotoServer]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
+        if wrap_app is not None:
+            server._server.app = wrap_app(server._server.app)
         host, port = server.get_host_and_port()
         yield MotoServer(endpoint_url=f"http://{host}:{port}", region=region)
     finally:
@@ -291,27 +285,3 @@ def lambda_sqs_record(message: dict, *, queue: SqsQueue) -> dict:
         "eventSourceARN": queue.arn,
         "awsRegion": queue.region,
     }
-
-
-# Fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def moto_sqs_server() -> Iterator[MotoServer]:
-    """One moto server for the session; starting one per test would only cost time."""
-    with moto_server() as server:
-        yield server
-
-
-@pytest.fixture
-def sqs_queue_on_moto(moto_sqs_server: MotoServer) -> Iterator[SqsQueue]:
-    """A fresh queue and DLQ; boto3's environment points at moto for the test."""
-    with aws_environment(moto_sqs_server), sqs_queue(moto_sqs_server) as queue:
-        yield queue
-
-
-@pytest.fixture
-def celery_sqs_broker(sqs_queue_on_moto: SqsQueue) -> Iterator[SqsQueue]:
-    """sqs_queue_on_moto, with the Celery app publishing to it."""
-    with celery_on_sqs(sqs_queue_on_moto):
-        yield sqs_queue_on_moto
