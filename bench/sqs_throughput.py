@@ -186,11 +186,12 @@ def handler_round(server, *, product, tasks: int, batch_size: int) -> Round:
     from django.core import mail
 
     from devtools.sqs import celery_on_sqs, sqs_queue
-    from shop_project import lambda_worker
+    from shop_project.lambda_worker import handler
+    from shop_project.lambda_worker.container import django_setup_once
 
     # A warm container: Django and the task registry are set up on a container's first
     # invocation, which a worker that is already "ready" has behind it too.
-    lambda_worker._django_setup_once()
+    django_setup_once()
     with sqs_queue(server) as queue, celery_on_sqs(queue):
         order_ids = orders_create(product=product, count=tasks)
         published_in = messages_publish(order_ids)
@@ -205,7 +206,7 @@ def handler_round(server, *, product, tasks: int, batch_size: int) -> Round:
             if not messages:
                 break
             event = queue.lambda_event(messages)
-            response = lambda_worker.handler(event, None)
+            response = handler(event, None)
             before_settle = time.perf_counter()
             spent[HANDLER_SPENT] += before_settle - before_handler
             queue.settle(event, response)

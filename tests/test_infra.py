@@ -60,7 +60,7 @@ SAMPLE_SETTINGS = {
         "events": [
             {"function": WORKER, "event_source": {"arn": "arn:aws:sqs:placeholder", "batch_size": 10}},
             {
-                "function": "shop_project.lambda_worker.confirmations_sweep_handler",
+                "function": "apps.orders.lambda_handlers.confirmations_sweep_handler",
                 "expression": "rate(5 minutes)",
             },
         ],
@@ -574,7 +574,7 @@ class TestZappaSettingsWithOutputs:
         assert production["aws_environment_variables"]["CELERY_SQS_QUEUE_URL"] == FAKE_OUTPUTS["QueueUrl"]
         assert [event["function"] for event in production["events"]] == [
             WORKER,
-            "shop_project.lambda_worker.confirmations_sweep_handler",
+            "apps.orders.lambda_handlers.confirmations_sweep_handler",
         ]
         assert production["events"][0]["event_source"] == {"arn": FAKE_OUTPUTS["QueueArn"], "batch_size": 10}
         assert (production["extends"], production["memory_size"]) == ("dev", 2048)

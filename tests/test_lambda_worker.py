@@ -21,9 +21,9 @@ from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import CONFIRMATION_FIRST_RETRY_SECONDS, CONFIRMATION_MAX_RETRIES, order_created
 from apps.orders.tests.factories import OrderFactory, OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
-from shop_project import lambda_worker
 from shop_project.celery import app as celery_app
-from shop_project.lambda_worker import UndecodableMessageError, celery_message_decode, handler
+from shop_project.lambda_worker import container, handler
+from shop_project.lambda_worker.messages import UndecodableMessageError, celery_message_decode
 
 # The fixtures: moto_sqs_server, sqs_queue_on_moto, celery_sqs_broker (an SqsQueue).
 
@@ -48,7 +48,7 @@ def explode():
 @pytest.fixture(autouse=True)
 def warm_container(monkeypatch):
     """A container past its first invocation: pytest-django has set Django up already."""
-    monkeypatch.setattr(lambda_worker, "_django_ready", True)
+    monkeypatch.setattr(container, "_django_ready", True)
 
 
 @pytest.fixture
@@ -280,7 +280,7 @@ class TestLambdaWorker:
         assert celery_sqs_broker.delayed_messages() == []
 
     def test_django_is_set_up_once_per_container(self, celery_sqs_broker, monkeypatch):
-        monkeypatch.setattr(lambda_worker, "_django_ready", False)  # a cold start
+        monkeypatch.setattr(container, "_django_ready", False)  # a cold start
         calls = []
         real_setup = django.setup
 

@@ -35,7 +35,7 @@ from tests.support.zappa import ListFunctionUrlConfigsRoute, moto_server_for_zap
 
 FUNCTION = "myshop-dev"
 WORKER = "shop_project.lambda_worker.handler"
-SWEEP = "shop_project.lambda_worker.confirmations_sweep_handler"
+SWEEP = "apps.orders.lambda_handlers.confirmations_sweep_handler"
 # How infra/deploy.py tags its stack; Zappa tags its own (the API) with ZappaProject.
 INFRA_TAGS = {"Project": "myshop", "Stage": STAGE}
 

@@ -38,8 +38,8 @@ from apps.orders.models import ConfirmationStatus, Order, OrderItem
 from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
 from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
-from shop_project import lambda_worker
 from shop_project.celery import app as celery_app
+from shop_project.lambda_worker import container, handler, messages, sqs, task_run
 from tests.fuzz.conftest import examples
 
 MAX_PER_PRODUCT = settings.CART_MAX_QUANTITY_PER_PRODUCT
@@ -496,10 +496,10 @@ def worker(monkeypatch, settings, caplog):
     caplog.set_level(logging.CRITICAL, logger="shop_project.lambda_worker")
     caplog.set_level(logging.CRITICAL, logger="celery")
     settings.CELERY_SQS_QUEUE_URL = ""
-    monkeypatch.setattr(lambda_worker, "_django_ready", True)
-    monkeypatch.setattr(lambda_worker, "close_old_connections", lambda: None)
+    monkeypatch.setattr(container, "_django_ready", True)
+    monkeypatch.setattr(task_run, "close_old_connections", lambda: None)
     fake = FakeSqsClient()
-    monkeypatch.setattr(lambda_worker, "_sqs_client", lambda **_: fake)
+    monkeypatch.setattr(sqs, "sqs_client", lambda **_: fake)
     return fake
 
 
@@ -528,7 +528,7 @@ def test_worker_survives_any_event_shape(worker, unconfirmed_order, data):
                                                                           max_size=4))}),
     ), label="event")
     with example_rolled_back():
-        response = lambda_worker.handler(event, None)
+        response = handler(event, None)
         assert_handler_answer(response, event)
         assert len(mail.outbox) <= 1  # one e-mail per order, however the messages are mangled
 
@@ -543,7 +543,7 @@ def test_a_good_record_beside_bad_ones_still_runs(worker, unconfirmed_order, dat
                                                     args=[unconfirmed_order.id])))
     event = {"Records": [*bad[:position], good, *bad[position:]]}
     with example_rolled_back():
-        response = lambda_worker.handler(event, None)
+        response = handler(event, None)
 
         failed = assert_handler_answer(response, event)
         assert GOOD_ID not in failed
@@ -559,8 +559,8 @@ def test_celery_message_decode_is_total():
     @given(body=st.one_of(bad_bodies(1), st.binary().map(lambda b: b.decode("latin-1"))))
     def decode(body):
         try:
-            lambda_worker.celery_message_decode(body=body)
-        except lambda_worker.UndecodableMessageError:
+            messages.celery_message_decode(body=body)
+        except messages.UndecodableMessageError:
             pass
 
     decode()
