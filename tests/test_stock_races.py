@@ -113,7 +113,8 @@ class TestStaffListSaveRacingCheckouts:
         final = dict(Product.objects.values_list("id", "stock"))
         taken = {p.id: INITIAL_STOCK + staff_stock_added[p.id] - final[p.id] for p in products}
         summary = (
-            f"shopper 5xx: {shopper_5xx}/{len(shopper_statuses)}, staff 5xx: {staff_5xx}/{len(staff_statuses)}, "
+            f"shopper 5xx: {shopper_5xx}/{len(shopper_statuses)}, "
+            f"staff 5xx: {staff_5xx}/{len(staff_statuses)}, "
             f"orders {orders_placed[0]}, staff saves {staff_saves}, sold {sold} taken {taken}"
         )
         print(summary)
