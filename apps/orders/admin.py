@@ -1,15 +1,35 @@
+"""Orders in the admin: the list with its CSV export and resend action, the change page, the order page."""
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import path
 from django.utils.html import format_html
 
-from apps.orders import services
+from apps.orders import selectors, services
 from apps.orders.csv_export import orders_csv_response
 from apps.orders.models import Order, OrderItem
 
 
 class OrderItemInline(admin.TabularInline):
+    """An order's lines, shown and never changed: they are what the shopper paid for and what
+    checkout took from stock, and an edit here would move the money without moving the stock."""
+
     model = OrderItem
-    raw_id_fields = ["product"]
+    fields = ["product", "price", "quantity", "cost"]
+    readonly_fields = fields
     extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Cost")
+    def cost(self, item):
+        return item.get_cost()
 
 
 @admin.action(description="Export selected orders to CSV")
@@ -37,6 +57,26 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["id", "first_name", "last_name", "email"]
     inlines = [OrderItemInline]
     actions = [export_to_csv, resend_confirmation]
+
+    def get_urls(self):
+        # Before the admin's own: its catch-all "<object_id>/" would take "<id>/detail/".
+        detail = path(
+            "<int:order_id>/detail/",
+            self.admin_site.admin_view(self.detail_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_detail",
+        )
+        return [detail, *super().get_urls()]
+
+    def detail_view(self, request, order_id: int):
+        """The order page staff print or read out: customer, lines and total."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        order = selectors.order_with_items(order_id=order_id)
+        if order is None:
+            raise Http404("No such order.")
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "order": order,
+                   "title": f"Order {order.id}"}
+        return render(request, "orders/admin/order/detail.html", context)
 
     @admin.display(description="Details")
     def order_detail(self, order):

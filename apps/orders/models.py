@@ -59,7 +59,7 @@ class Order(models.Model):
         return sum((item.get_cost() for item in self.items.all()), Decimal("0.00"))
 
     def get_admin_detail_url(self):
-        return reverse("orders:admin_order_detail", args=[self.id])
+        return reverse("admin:orders_order_detail", args=[self.id])
 
 
 class OrderItem(models.Model):

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from apps.orders import views
 
@@ -7,5 +8,10 @@ app_name = "orders"
 urlpatterns = [
     path("create/", views.order_create, name="order_create"),
     path("created/<int:order_id>/", views.order_created, name="order_created"),
-    path("admin/order/<int:order_id>/", views.admin_order_detail, name="admin_order_detail"),
+    # The staff order page moved under the admin; old bookmarks and links still find it.
+    path(
+        "admin/order/<int:order_id>/",
+        RedirectView.as_view(pattern_name="admin:orders_order_detail", permanent=True),
+        name="admin_order_detail",
+    ),
 ]

@@ -1,13 +1,11 @@
-"""Checkout (form, then the order), the thank-you page, and the staff order page."""
+"""Checkout (form, then the order) and the thank-you page."""
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 from apps.cart.cart import Cart
-from apps.orders import selectors, services
+from apps.orders import services
 from apps.orders.forms import OrderCreateForm
 from apps.orders.placed_orders import order_placed_by_session, remember_placed_order
 
@@ -44,11 +42,3 @@ def order_created(request, order_id):
         raise Http404("No such order.")
     return render(request, "orders/order/created.html", {"order": order})
 
-
-@staff_member_required
-@permission_required("orders.view_order", raise_exception=True)
-def admin_order_detail(request, order_id):
-    order = selectors.order_with_items(order_id=order_id)
-    if order is None:
-        raise Http404("No such order.")
-    return render(request, "orders/admin/order/detail.html", {"order": order})

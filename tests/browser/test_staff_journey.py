@@ -80,7 +80,7 @@ class TestStaffJourney:
         assert row["total_cost"] == "39.80"
 
         page.locator("#result_list tbody tr").first.get_by_role("link", name="View").click()
-        page.wait_for_url(f"**/orders/admin/order/{order.id}/")
+        page.wait_for_url(f"**/admin/orders/order/{order.id}/detail/")
         expect(page.get_by_role("heading", name=f"Order {order.id}")).to_be_visible()
         expect(page.locator("#content")).to_contain_text("Walnut Desk Lamp")
         expect(page.locator("#content")).to_contain_text("$39.80")

@@ -169,7 +169,7 @@ class TestStaffOnly:
 
     @pytest.mark.parametrize("page", [
         "/admin/", ORDERS_CHANGELIST, "/admin/orders/order/{id}/change/", "/admin/shop/product/",
-        "/admin/auth/user/", "/orders/admin/order/{id}/",
+        "/admin/auth/user/", "/admin/orders/order/{id}/detail/",
     ])
     def test_admin_and_order_pages_send_outsiders_to_the_admin_login(self, outsider, order, page):
         response = outsider.get(page.format(id=order.id))
@@ -195,7 +195,7 @@ class TestStaffOnly:
         client = Client()
         client.force_login(make_user(staff=True))
 
-        response = client.get(f"/orders/admin/order/{order.id}/")
+        response = client.get(f"/admin/orders/order/{order.id}/detail/")
 
         assert response.status_code in (302, 403)
 
@@ -203,7 +203,7 @@ class TestStaffOnly:
         client = Client()
         client.force_login(make_user(staff=True, perms=("view_order",)))
 
-        assert client.get(f"/orders/admin/order/{order.id}/").status_code == 200
+        assert client.get(f"/admin/orders/order/{order.id}/detail/").status_code == 200
         assert client.get(ORDERS_CHANGELIST).status_code == 200
 
     def test_the_csv_export_is_only_an_admin_action(self):

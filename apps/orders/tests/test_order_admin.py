@@ -114,7 +114,10 @@ class TestOrderAdmin:
 @pytest.mark.django_db
 class TestAdminOrderDetail:
     def url(self, order_id):
-        return reverse("orders:admin_order_detail", args=[order_id])
+        return reverse("admin:orders_order_detail", args=[order_id])
+
+    def test_is_served_under_the_admin(self, order):
+        assert self.url(order.id) == f"/admin/orders/order/{order.id}/detail/"
 
     def test_staff_sees_the_order_with_its_items_and_total(self, admin_client, order):
         response = admin_client.get(self.url(order.id))
@@ -126,6 +129,20 @@ class TestAdminOrderDetail:
         assertContains(response, "<td>Mug</td>", html=True)
         assertContains(response, '<td class="num">$39.80</td>', html=True)
         assertContains(response, '<td class="num">$62.30</td>', html=True)
+        # Inside the admin's own frame: its header and the staff member's links.
+        assertContains(response, 'id="user-tools"', html=False)
+
+    def test_the_changelist_view_link_opens_it(self, admin_client, order):
+        response = admin_client.get(CHANGELIST_URL)
+
+        assertContains(response, f'<a href="{self.url(order.id)}">View</a>', html=True)
+        assert admin_client.get(self.url(order.id)).status_code == 200
+
+    def test_the_old_address_is_a_permanent_redirect_to_it(self, admin_client, order):
+        response = admin_client.get(f"/orders/admin/order/{order.id}/")
+
+        assert response.status_code == 301
+        assert response["Location"] == self.url(order.id)
 
     def test_anonymous_is_sent_to_the_admin_login(self, client, order):
         response = client.get(self.url(order.id))
@@ -146,10 +163,63 @@ class TestAdminOrderDetail:
         assert response["Location"].startswith(reverse("admin:login"))
         assert b"Lovelace" not in response.content
 
+    def test_staff_without_the_view_permission_are_refused(self, client, django_user_model, order):
+        user = django_user_model.objects.create_user(username="clerk", password="x-long-password-1",
+                                                     is_staff=True)
+        client.force_login(user)
+
+        response = client.get(self.url(order.id))
+
+        assert response.status_code == 403
+        assert b"Lovelace" not in response.content
+
     def test_unknown_order_is_404_for_staff(self, admin_client, order):
         response = admin_client.get(self.url(order.id + 1000))
 
         assert response.status_code == 404
+
+
+@pytest.mark.django_db
+class TestOrderItemsInline:
+    """An order's lines are what the shopper paid for and what stock was taken for: the admin
+    shows them and does not change them (a change would move money without moving stock)."""
+
+    def change(self, admin_client, order, **fields):
+        url = reverse("admin:orders_order_change", args=[order.id])
+        page = admin_client.get(url)
+        form = page.context["adminform"].form
+        data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+        data.update({"items-TOTAL_FORMS": "2", "items-INITIAL_FORMS": "2", "items-MIN_NUM_FORMS": "0",
+                     "items-MAX_NUM_FORMS": "1000", "_save": "Save"})
+        for index, item in enumerate(order.items.order_by("id")):
+            data.update({f"items-{index}-id": item.id, f"items-{index}-order": order.id,
+                         f"items-{index}-product": item.product_id, f"items-{index}-price": item.price,
+                         f"items-{index}-quantity": item.quantity})
+        data.update(fields)
+        return admin_client.post(url, data)
+
+    def test_quantities_prices_and_products_of_an_order_are_not_changed_from_the_admin(
+        self, admin_client, order
+    ):
+        other_product = ProductFactory(price=Decimal("1.00"))
+
+        response = self.change(admin_client, order, **{
+            "items-0-quantity": "50", "items-0-price": "0.01", "items-0-product": other_product.id,
+            "items-1-DELETE": "on", "city": "Paris",
+        })
+
+        assert response.status_code == 302
+        order.refresh_from_db()
+        assert order.city == "Paris"
+        lines = sorted((item.product.name, item.price, item.quantity) for item in order.items.all())
+        assert lines == [("Desk lamp", Decimal("19.90"), 2), ("Mug", Decimal("7.50"), 3)], lines
+        assert order.get_total_cost() == Decimal("62.30")
+
+    def test_no_line_can_be_added_to_an_order(self, admin_client, order):
+        response = admin_client.get(reverse("admin:orders_order_change", args=[order.id]))
+
+        (inline,) = response.context["inline_admin_formsets"]
+        assert not inline.has_add_permission and not inline.has_delete_permission
 
 
 @pytest.mark.django_db
