@@ -120,6 +120,9 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 # Seconds a message received by `celery worker` on SQS stays hidden from other consumers; at
 # least six times the worker Lambda's timeout (tests/test_time_limits.py), like the queue's own.
 CELERY_SQS_VISIBILITY_TIMEOUT = env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=900)
+# RabbitMQ: publisher confirms. A publish returns once the broker has the message, and raises
+# when it does not (a dead connection, a nack): an order is marked queued only then.
+AMQP_TRANSPORT_OPTIONS = {"confirm_publish": True}
 
 
 def celery_broker_transport_options(broker_url: str) -> dict:
@@ -145,6 +148,8 @@ def celery_broker_transport_options(broker_url: str) -> dict:
             # A predefined queue: the workers need no ListQueues or CreateQueue permission.
             options["predefined_queues"] = {CELERY_TASK_DEFAULT_QUEUE: {"url": CELERY_SQS_QUEUE_URL}}
         return options
+    if scheme in ("amqp", "pyamqp"):
+        return dict(AMQP_TRANSPORT_OPTIONS)
     return {}
 
 
@@ -173,6 +178,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # The shop's own settings.
+# A worker that claimed a confirmation and vanished (killed, timed out) holds it this long;
+# then another may send it again. Far longer than a send can take (the task's time limits).
+SHOP_CONFIRMATION_LEASE_SECONDS = env.int("SHOP_CONFIRMATION_LEASE_SECONDS", default=900)
 CART_SESSION_ID = "cart"
 # A shopper can hold at most this many units of one product in the cart.
 CART_MAX_QUANTITY_PER_PRODUCT = 20
