@@ -87,6 +87,9 @@ def celery_app_using(broker_url: str, *, transport_options: dict | None = None,
     The connection and producer pools are bound to the broker they were made for, so they are
     dropped on the way in and on the way out.
     """
+    if transport_options is None and broker_url.startswith("amqp"):
+        # As the settings configure RabbitMQ for the shop (publisher confirms).
+        transport_options = settings.AMQP_TRANSPORT_OPTIONS
     conf = app.conf
     saved = {
         "broker_url": conf.broker_url,
@@ -136,7 +139,7 @@ class Worker:
     """
 
     def __init__(self, *, mail_dir: Path, log_path: Path, broker_env: dict[str, str],
-                 queue: str | None = None, name: str = "worker"):
+                 queue: str | None = None, name: str = "worker", extra_env: dict[str, str] | None = None):
         self.mail_dir = mail_dir
         self.log_path = log_path
         self.name = name
@@ -149,7 +152,8 @@ class Worker:
         ]
         if queue is not None:
             self.command += ["--queues", queue]
-        self.env = worker_environment(mail_dir=mail_dir, broker_env=broker_env)
+        # extra_env last: e.g. SMTP to a server the test runs instead of the file backend.
+        self.env = {**worker_environment(mail_dir=mail_dir, broker_env=broker_env), **(extra_env or {})}
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> Worker:

@@ -5,21 +5,27 @@ the broker under test. The worker is a subprocess with its own settings, sending
 files. Data must be committed for the worker to see it, hence transaction=True throughout.
 """
 
+import email
 import os
 import threading
 import time
 from contextlib import ExitStack, contextmanager
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.core import mail
 from django.db import connections
 from django.urls import reverse
+from django.utils import timezone
 
+from apps.orders import services
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import confirmations_sweep, order_created
-from apps.orders.tests.factories import CUSTOMER
+from apps.orders.tests.factories import CUSTOMER, OrderFactory
 from apps.shop.tests.factories import ProductFactory
+from devtools.tcp_proxy import TcpProxy
 from devtools.workers import (
     Worker,
     celery_app_using,
@@ -32,6 +38,7 @@ from devtools.workers import (
     wait_for_emails,
     workers_running,
 )
+from shop_project.celery import app
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 # The issue's bound is "about a second"; the margin is for a loaded CI machine.
@@ -268,3 +275,108 @@ class TestSqs:
             wait_for(message_deleted, timeout=STATUS_SETTLES_SECONDS, what="message deleted from SQS")
         assert_one_confirmation(sent_emails(mail_dir), order)
         assert queue.receive_dead_letters() == []
+
+
+class KillingInbox:
+    """aiosmtpd handler: keeps every message, and kills `victim` once it has taken one.
+
+    The kill comes after the message is stored and before the "250" reply: the mail server has
+    accepted the e-mail, and the worker that sent it never learns so.
+    """
+
+    def __init__(self):
+        self.arrivals: list[tuple[datetime, str]] = []
+        self.victim: Worker | None = None
+
+    async def handle_DATA(self, server, session, envelope):
+        subject = email.message_from_bytes(envelope.content)["Subject"]
+        self.arrivals.append((timezone.now(), subject))
+        if self.victim is not None:
+            self.victim.process.kill()
+            self.victim = None
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def killing_smtp():
+    inbox = KillingInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=closed_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()
+
+
+def rabbitmq_message_count(queue: str) -> int:
+    with celery_app_using(RABBITMQ_URL), app.connection_for_write() as broker:
+        return broker.default_channel.queue_declare(queue, passive=True).message_count
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.django_db(transaction=True)
+class TestConfirmationPromiseOnRabbitMQ:
+    # Short, so that the test can see what happens after it; the shop's is 15 minutes.
+    LEASE_SECONDS = 6
+
+    def test_publish_into_a_dead_connection_leaves_the_order_pending(self, product):
+        queue = unique_queue_name()
+        first, second = OrderFactory(), OrderFactory()
+        try:
+            with TcpProxy(("127.0.0.1", 5672)) as proxy, celery_app_using(
+                f"amqp://guest:guest@127.0.0.1:{proxy.port}//", queue=queue
+            ):
+                # The producer pool now holds a connection through the proxy.
+                assert services.order_confirmation_publish(order_id=first.id)
+                proxy.go_silent()  # the broker host dies, or the network path drops
+                queued = services.order_confirmation_publish(order_id=second.id)
+
+            second.refresh_from_db()
+            assert (queued, second.confirmation_status) == (False, ConfirmationStatus.PENDING)
+            assert rabbitmq_message_count(queue) == 1  # the first order's message only
+        finally:
+            with celery_app_using(RABBITMQ_URL):
+                delete_queue(queue)
+
+    def test_worker_killed_after_the_mail_server_accepted_sends_one_duplicate_after_the_lease(
+        self, client, product, tmp_path, mail_dir, rabbitmq_queue, killing_smtp
+    ):
+        inbox, smtp_port = killing_smtp
+        smtp = {"DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "DJANGO_EMAIL_HOST": "127.0.0.1", "DJANGO_EMAIL_PORT": str(smtp_port),
+                "SHOP_CONFIRMATION_LEASE_SECONDS": str(self.LEASE_SECONDS)}
+
+        def make(name):
+            return Worker(mail_dir=mail_dir, log_path=tmp_path / f"{name}.log", name=name,
+                          broker_env={"CELERY_BROKER_URL": RABBITMQ_URL}, queue=rabbitmq_queue,
+                          extra_env=smtp)
+
+        killed = make("killed")
+        with killed:
+            inbox.victim = killed
+            order = placed_order(checkout(client, product))
+            wait_for(lambda: killed.process.poll() is not None, timeout=STATUS_SETTLES_SECONDS,
+                     what="the first worker killed by the mail server")
+        order.refresh_from_db()
+        first_claim = order.confirmation_claimed_at
+        assert (order.confirmation_status, len(inbox.arrivals)) == (ConfirmationStatus.SENDING, 1)
+
+        # RabbitMQ delivers the unacknowledged message again, to the worker that is left.
+        with make("survivor") as survivor:
+            wait_for_status_within(order, ConfirmationStatus.SENT, self.LEASE_SECONDS + 20, survivor)
+            time.sleep(2)  # room for a third e-mail, which must not come
+            survivor.assert_alive()
+
+        assert [subject for _, subject in inbox.arrivals] == [f"Your order {order.id} at My Shop"] * 2
+        duplicate_at = inbox.arrivals[1][0]
+        assert duplicate_at >= first_claim + timedelta(seconds=self.LEASE_SECONDS), (
+            f"the duplicate came {(duplicate_at - first_claim).total_seconds():.1f} s after the claim"
+        )
+        assert confirmations_sweep(min_age_seconds=0) == 0
+
+
+def wait_for_status_within(order: Order, status: str, seconds: float, worker: Worker) -> None:
+    def reached():
+        worker.assert_alive()
+        order.refresh_from_db()
+        return order.confirmation_status == status
+
+    wait_for(reached, timeout=seconds, what=f"order {order.id} {status} (it is {order.confirmation_status})")

@@ -36,6 +36,9 @@ class Order(models.Model):
         max_length=10, choices=ConfirmationStatus.choices, default=ConfirmationStatus.PENDING
     )
     confirmation_claimed_at = models.DateTimeField(null=True, blank=True)
+    # When the broker last confirmed a message for this confirmation: the sweep publishes an
+    # order again only once a lease has passed since, however many sweeps a worker outage lasts.
+    confirmation_queued_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmation_attempts = models.PositiveSmallIntegerField(default=0)
     confirmation_error = models.CharField(max_length=500, blank=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from apps.cart.cart import Cart
@@ -109,18 +111,36 @@ def _place_order(*, quantities: dict[int, int], cart_token, customer: Customer) 
 
 
 # Confirmation e-mail ------------------------------------------------------------------------
+#
+# At least once: checkout publishes, the sweep publishes again what no broker confirmed and what
+# was queued more than a lease ago, and a delivery that finds another worker's claim hands itself
+# on to the end of the lease. One e-mail: a conditional UPDATE claims the send, and the claim is
+# marked sent right after the mail server accepts. The one duplicate left: a worker killed
+# between the two, caught when its lease ends (README, "The confirmation e-mail").
 
 # Publishing happens inside the checkout request: a broker that is down may cost it this much
 # and no more (with CELERY_BROKER_CONNECTION_TIMEOUT per attempt); the sweep publishes later.
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.1, "interval_max": 0.2}
+# How long a publish waits for RabbitMQ's publisher confirm (AMQP_TRANSPORT_OPTIONS).
+PUBLISH_CONFIRM_TIMEOUT_SECONDS = 1.0
 
-# A worker that claimed a confirmation and then vanished (killed, timed out) leaves it in
-# SENDING; after this long another worker may claim it again.
-CONFIRMATION_CLAIM_LEASE = timedelta(minutes=15)
+
+def confirmation_claim_lease() -> timedelta:
+    """How long a claim holds before another worker may take it (SHOP_CONFIRMATION_LEASE_SECONDS)."""
+    return timedelta(seconds=settings.SHOP_CONFIRMATION_LEASE_SECONDS)
 
 
 class ConfirmationNotSentError(Exception):
     """Sending failed in a way worth retrying; the claim was released for the retry."""
+
+
+class ConfirmationClaimedError(Exception):
+    """Another worker's claim on the order is live; it can be judged once its lease ends."""
+
+    def __init__(self, *, order_id: int, lease_ends_at: datetime):
+        self.order_id = order_id
+        self.lease_ends_at = lease_ends_at
+        super().__init__(f"order {order_id}: claimed by another worker until {lease_ends_at.isoformat()}")
 
 
 class ConfirmationGivenUpError(Exception):
@@ -128,19 +148,41 @@ class ConfirmationGivenUpError(Exception):
     dead-letter policy takes it (a message that succeeded would just be deleted)."""
 
 
+def _claimable(now: datetime) -> Q:
+    """Confirmations a worker may claim at `now`: not sent, not given up, no live claim."""
+    return Q(confirmation_status__in=[ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED]) | Q(
+        confirmation_status=ConfirmationStatus.SENDING,
+        confirmation_claimed_at__lt=now - confirmation_claim_lease(),
+    )
+
+
 def order_confirmation_publish(*, order_id: int) -> bool:
-    """Queue the confirmation task; False (and the order stays PENDING) when the broker is away."""
+    """Queue the confirmation task; True once the broker confirmed it, and the order is QUEUED.
+
+    RabbitMQ confirms with a publisher confirm, SQS with SendMessage's answer. Anything else (a
+    broker that is down, a dead connection, no confirm in time) returns False and leaves the
+    order as it was, for the sweep.
+    """
     # Imported here: the tasks module imports this one.
     from apps.orders.tasks import order_created
 
     try:
-        order_created.apply_async(args=[order_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+        order_created.apply_async(
+            args=[order_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY,
+            confirm_timeout=PUBLISH_CONFIRM_TIMEOUT_SECONDS,
+        )
     except Exception:
         # Whatever the transport raises, the order is kept; the sweep publishes it later.
-        logger.warning("confirmation of order %s not queued: broker unreachable", order_id, exc_info=True)
+        logger.warning("confirmation of order %s not queued: the broker did not confirm it", order_id,
+                       exc_info=True)
         return False
-    Order.objects.filter(id=order_id, confirmation_status=ConfirmationStatus.PENDING).update(
-        confirmation_status=ConfirmationStatus.QUEUED
+    unsent = [ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED, ConfirmationStatus.SENDING]
+    Order.objects.filter(id=order_id, confirmation_status__in=unsent).update(
+        confirmation_status=Case(
+            When(confirmation_status=ConfirmationStatus.PENDING, then=Value(ConfirmationStatus.QUEUED)),
+            default=F("confirmation_status"),
+        ),
+        confirmation_queued_at=timezone.now(),
     )
     return True
 
@@ -148,35 +190,57 @@ def order_confirmation_publish(*, order_id: int) -> bool:
 def order_confirmation_send(*, order_id: int) -> bool:
     """Send the order's confirmation unless it is sent or being sent; True if this call sent it.
 
-    Exactly one e-mail per order however often the message is delivered: the send is first
-    claimed with one conditional UPDATE, which only one worker can win.
+    The send is first claimed with one conditional UPDATE, which only one worker can win. A live
+    claim of another worker raises ConfirmationClaimedError (that worker may be dead, and this
+    delivery may be the only one left for the order); a given-up one ConfirmationGivenUpError.
     """
     now = timezone.now()
-    claimable = Q(confirmation_status__in=[ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED]) | Q(
-        confirmation_status=ConfirmationStatus.SENDING,
-        confirmation_claimed_at__lt=now - CONFIRMATION_CLAIM_LEASE,
-    )
-    claimed = Order.objects.filter(claimable, id=order_id).update(
+    claimed = Order.objects.filter(_claimable(now), id=order_id).update(
         confirmation_status=ConfirmationStatus.SENDING,
         confirmation_claimed_at=now,
         confirmation_attempts=F("confirmation_attempts") + 1,
     )
     if not claimed:
-        status = Order.objects.filter(id=order_id).values_list("confirmation_status", flat=True).first()
-        if status == ConfirmationStatus.FAILED:
-            raise ConfirmationGivenUpError(f"the confirmation of order {order_id} failed for good")
-        logger.info("order %s: confirmation already sent or being sent, or no such order", order_id)
+        _not_claimed(order_id)
         return False
     order = Order.objects.prefetch_related("items__product").get(id=order_id)
+    message = order_confirmation_message(order=order)
+    mail_connection = get_connection()
     try:
-        order_confirmation_message(order=order).send()
+        # Connecting, the greeting and the login happen before the send, so that none of it, nor
+        # the goodbye, stands between the mail server's acceptance and the UPDATE below.
+        mail_connection.open()
+        mail_connection.send_messages([message])
     except Exception as error:
-        # SMTP, SES and network failures all look alike from here: release the claim so the
-        # retry can take it again.
+        # SMTP, SES and network failures (and the soft time limit) all look alike from here:
+        # release the claim so the retry can take it again.
         _confirmation_update(order_id, ConfirmationStatus.QUEUED, error=_describe(error))
+        _mail_connection_close(mail_connection)
         raise ConfirmationNotSentError(_describe(error)) from error
+    # Nothing between the acceptance and this: a worker killed here is the one duplicate left.
     _confirmation_update(order_id, ConfirmationStatus.SENT, sent_at=timezone.now(), error="")
+    _mail_connection_close(mail_connection)
     return True
+
+
+def _not_claimed(order_id: int) -> None:
+    """Why the claim found nothing: raise for a live claim or a given-up order; sent is fine."""
+    row = Order.objects.filter(id=order_id).values_list("confirmation_status", "confirmation_claimed_at")
+    status, claimed_at = row.first() or (None, None)
+    if status == ConfirmationStatus.FAILED:
+        raise ConfirmationGivenUpError(f"the confirmation of order {order_id} failed for good")
+    if status == ConfirmationStatus.SENDING:
+        lease_ends_at = claimed_at + confirmation_claim_lease()
+        raise ConfirmationClaimedError(order_id=order_id, lease_ends_at=lease_ends_at)
+    logger.info("order %s: confirmation already sent, or no such order", order_id)
+
+
+def _mail_connection_close(mail_connection) -> None:
+    try:
+        mail_connection.close()
+    except Exception:
+        # The e-mail's fate is decided by now; a goodbye that fails changes nothing.
+        logger.warning("closing the mail connection failed", exc_info=True)
 
 
 def order_confirmation_give_up(*, order_id: int, error: str) -> None:
@@ -188,7 +252,9 @@ def order_confirmations_resend(*, order_ids: list[int]) -> int:
     """Staff ask again for confirmations that failed; returns how many were queued."""
     failed = Order.objects.filter(id__in=order_ids, confirmation_status=ConfirmationStatus.FAILED)
     to_resend = list(failed.values_list("id", flat=True))
-    Order.objects.filter(id__in=to_resend).update(confirmation_status=ConfirmationStatus.PENDING)
+    Order.objects.filter(id__in=to_resend).update(
+        confirmation_status=ConfirmationStatus.PENDING, confirmation_queued_at=None
+    )
     return sum(order_confirmation_publish(order_id=order_id) for order_id in to_resend)
 
 
@@ -196,18 +262,15 @@ def confirmations_publish_overdue(*, min_age_seconds: int) -> int:
     """Publish again the confirmations of orders older than min_age_seconds not sent yet.
 
     Catches what checkout could not queue (broker down) and what a lost message or a vanished
-    worker left behind. Returns how many were published.
+    worker left behind, but not what a broker confirmed less than a lease ago: a worker outage
+    gets one more message per order per lease, not one per sweep. Returns how many were published.
     """
     now = timezone.now()
-    overdue = (
-        Order.objects.filter(created__lt=now - timedelta(seconds=min_age_seconds))
-        .filter(
-            Q(confirmation_status__in=[ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED])
-            | Q(
-                confirmation_status=ConfirmationStatus.SENDING,
-                confirmation_claimed_at__lt=now - CONFIRMATION_CLAIM_LEASE,
-            )
-        )
+    lease = confirmation_claim_lease()
+    # A list, read once: updating the rows while iterating over them could meet a row twice.
+    overdue = list(
+        Order.objects.filter(_claimable(now), created__lt=now - timedelta(seconds=min_age_seconds))
+        .filter(Q(confirmation_queued_at__isnull=True) | Q(confirmation_queued_at__lt=now - lease))
         .values_list("id", flat=True)
     )
     published = 0

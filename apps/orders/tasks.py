@@ -1,6 +1,7 @@
 """Celery tasks of the orders app: they take ids, load, and call a service."""
 
 import logging
+from datetime import timedelta
 
 from apps.orders import services
 from shop_project.celery import app
@@ -10,6 +11,9 @@ logger = logging.getLogger(__name__)
 # Exponential backoff between sends: 30 s, 60 s, 120 s, 240 s, 480 s (about 15 minutes in all).
 CONFIRMATION_MAX_RETRIES = 5
 CONFIRMATION_FIRST_RETRY_SECONDS = 30
+# A delivery that meets another worker's live claim comes back this long after the lease ends,
+# when the claim can be judged: sent by then, or taken over.
+CLAIM_JUDGED_AFTER = timedelta(seconds=1)
 
 
 @app.task(bind=True, max_retries=CONFIRMATION_MAX_RETRIES)
@@ -21,12 +25,23 @@ def order_created(self, order_id):
     """
     try:
         services.order_confirmation_send(order_id=order_id)
+    except services.ConfirmationClaimedError as claimed:
+        # The worker holding the claim may be dead, and this delivery the only one left for the
+        # order: not acknowledged and forgotten, but handed on to the end of the lease, routed
+        # like a retry and keeping this delivery's retry count (waiting is not a failed send).
+        self.signature_from_request(
+            self.request, [order_id], {}, eta=claimed.lease_ends_at + CLAIM_JUDGED_AFTER,
+            retries=self.request.retries,
+        ).apply_async(confirm_timeout=services.PUBLISH_CONFIRM_TIMEOUT_SECONDS)
+        logger.info("%s; handed on to %s", claimed, claimed.lease_ends_at + CLAIM_JUDGED_AFTER)
     except services.ConfirmationNotSentError as error:
         if self.request.retries >= self.max_retries:
             services.order_confirmation_give_up(order_id=order_id, error=str(error))
             raise
         countdown = CONFIRMATION_FIRST_RETRY_SECONDS * 2**self.request.retries
-        raise self.retry(exc=error, countdown=countdown) from error
+        raise self.retry(
+            exc=error, countdown=countdown, confirm_timeout=services.PUBLISH_CONFIRM_TIMEOUT_SECONDS
+        ) from error
 
 
 @app.task

@@ -1,7 +1,8 @@
 """The worker Lambda's SQS entry: each record of a batch handled on its own, failures reported.
 
-A record is decoded, dropped if expired, sent back to the queue if early, else its task is run;
-one JSON log line per record says what became of it.
+A record is decoded, dropped if expired, sent back to the queue if early or if the invocation has
+no time left for it, else its task is run within what is left; one JSON log line per record says
+what became of it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ logger = logging.getLogger("shop_project.lambda_worker")
 # can only be early by the clocks' disagreement; holding it again for less than this would cost
 # an invocation and gain nothing.
 EARLY_TOLERANCE_SECONDS = 1.0
+# What an invocation keeps after its last task for reporting (a retry's publish, the response),
+# and the least time worth starting a record with; with less, the record goes back to the queue.
+RESERVED_SECONDS = 2.0
+MIN_RECORD_SECONDS = 1.0
 
 
 def handler(event: dict, context: Any) -> dict:
@@ -44,15 +49,21 @@ def handler(event: dict, context: Any) -> dict:
             # (Lambda's rule), which is better than losing it.
             failures.append({"itemIdentifier": ""})
             continue
-        if _record_handle(record) is Outcome.FAILED:
+        if _record_handle(record, seconds_left=_seconds_left(context)) is Outcome.FAILED:
             failures.append({"itemIdentifier": str(record.get("messageId") or "")})
     return {"batchItemFailures": failures}
 
 
-def _record_handle(record: dict) -> Outcome:
+def _seconds_left(context: Any) -> float | None:
+    """Seconds this invocation may still spend on a task; None without a Lambda context."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return None if remaining is None else remaining() / 1000 - RESERVED_SECONDS
+
+
+def _record_handle(record: dict, *, seconds_left: float | None) -> Outcome:
     started = time.monotonic()
     try:
-        result = _record_process(record)
+        result = _record_process(record, seconds_left=seconds_left)
     except Exception as error:  # whatever it is, it is this record's failure and no other's
         logger.exception("record %s could not be handled", record.get("messageId"))
         result = Result(Outcome.FAILED, detail={"error": describe(error)})
@@ -60,7 +71,7 @@ def _record_handle(record: dict) -> Outcome:
     return result.outcome
 
 
-def _record_process(record: dict) -> Result:
+def _record_process(record: dict, *, seconds_left: float | None) -> Result:
     try:
         message = celery_message_decode(body=record.get("body"))
     except UndecodableMessageError as error:
@@ -79,7 +90,12 @@ def _record_process(record: dict) -> Result:
     task = app.tasks.get(message.task)
     if task is None:
         return Result(Outcome.FAILED, message, {"error": f"unknown task {message.task}"})
-    return task_run(task=task, message=message, redelivered=_receive_count(record) > 1)
+    if seconds_left is not None and seconds_left < MIN_RECORD_SECONDS:
+        # Reported failed, it would count toward the dead-letter policy without having run.
+        sqs.record_send_again(record=record, delay_seconds=0)
+        return Result(Outcome.DEFERRED, message, {"seconds_left": round(seconds_left, 1)})
+    return task_run(task=task, message=message, redelivered=_receive_count(record) > 1,
+                    seconds_left=seconds_left)
 
 
 def _receive_count(record: dict) -> int:

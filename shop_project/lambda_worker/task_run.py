@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import functools
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
 from celery import states
 from celery.app.trace import build_tracer
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import close_old_connections
 
 from shop_project.celery import app
@@ -18,6 +23,7 @@ class Outcome(StrEnum):
     OK = "ok"
     RETRY = "retry"  # the task published its retry (a delayed message) and gave up this one
     DELAYED = "delayed"  # early: sent back to the queue until its eta
+    DEFERRED = "deferred"  # the invocation had no time left for it: sent back to the queue
     EXPIRED = "expired"  # past its expires: dropped unrun, as a worker revokes it
     IGNORED = "ignored"  # the task raised Ignore (e.g. it replaced itself)
     FAILED = "failed"  # reported to SQS, which delivers the record again, then dead-letters it
@@ -40,14 +46,19 @@ _STATE_OUTCOMES = {
 }
 
 
-def task_run(*, task, message: CeleryMessage, redelivered: bool) -> Result:
-    """Run the task as a worker does, through Celery's own tracer.
+def task_run(*, task, message: CeleryMessage, redelivered: bool, seconds_left: float | None) -> Result:
+    """Run the task as a worker does, through Celery's own tracer, within its soft time limit.
 
     The tracer pushes the request (id, retries, delivery_info, headers...) that the task sees
     as self.request, runs task.run (autoretry_for included), sends the task signals, and
     dispatches callbacks and chains. Not eager: self.retry() publishes the retry to the broker,
     with retries + 1 and its countdown as an eta (hence DelaySeconds), and raises Retry,
     which the tracer reports as the RETRY state. Task.apply would run retries at once instead.
+
+    The soft time limit is the message's or the task's (CELERY_TASK_SOFT_TIME_LIMIT), cut to
+    `seconds_left` of the invocation: past it the task gets SoftTimeLimitExceeded, as in a
+    prefork worker.
+    Lambda's own timeout is the hard limit.
     """
     delivery_info = message.properties.get("delivery_info")
     delivery_info = delivery_info if isinstance(delivery_info, dict) else {}
@@ -71,7 +82,8 @@ def task_run(*, task, message: CeleryMessage, redelivered: bool) -> Result:
     # between invocations (the container sleeps) or was left broken is not reused.
     close_old_connections()
     try:
-        _, info, _, _ = _tracer(task)(message.id, message.args, message.kwargs, request)
+        with soft_time_limit(_soft_limit(task, message, seconds_left)):
+            _, info, _, _ = _tracer(task)(message.id, message.args, message.kwargs, request)
     finally:
         close_old_connections()
     if info is None:
@@ -83,6 +95,40 @@ def task_run(*, task, message: CeleryMessage, redelivered: bool) -> Result:
         # Retry.when: the countdown in seconds, or the eta.
         return Result(outcome, message, {"retry_in": getattr(info.retval, "when", None)})
     return Result(outcome, message)
+
+
+def _soft_limit(task, message: CeleryMessage, seconds_left: float | None) -> float | None:
+    # As a worker reads it: the message's own (apply_async(soft_time_limit=...)), else the
+    # task's, which Celery set from CELERY_TASK_SOFT_TIME_LIMIT.
+    timelimit = message.headers.get("timelimit")
+    soft = timelimit[1] if isinstance(timelimit, list | tuple) and len(timelimit) == 2 else None
+    if not isinstance(soft, int | float) or isinstance(soft, bool) or soft <= 0:
+        soft = task.soft_time_limit
+    limits = [limit for limit in (soft, seconds_left) if limit is not None]
+    return min(limits) if limits else None
+
+
+@contextmanager
+def soft_time_limit(seconds: float | None) -> Iterator[None]:
+    """SoftTimeLimitExceeded in this thread after `seconds` (SIGALRM), as a prefork child gets it.
+
+    Signals reach the main thread only, where Lambda runs the handler; elsewhere (a handler
+    driven from a thread) nothing is armed and the I/O timeouts are the only bound.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exceeded(signum, frame):
+        raise SoftTimeLimitExceeded(f"soft time limit ({seconds:.1f} s) exceeded")
+
+    previous = signal.signal(signal.SIGALRM, exceeded)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def describe(error: object) -> str:

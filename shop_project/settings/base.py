@@ -96,6 +96,9 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="My Shop <shop@example.com>")
+# Seconds per SMTP socket operation. Without it a mail server that accepts and never greets
+# holds a worker forever; this keeps a send well inside the task's soft time limit.
+EMAIL_TIMEOUT = 5
 
 LOGGING = {
     "version": 1,
@@ -114,6 +117,12 @@ CELERY_FILESYSTEM_BROKER_DIR = Path(
     env("CELERY_FILESYSTEM_BROKER_DIR", default=str(BASE_DIR / "var" / "broker"))
 )
 CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Seconds a message received by `celery worker` on SQS stays hidden from other consumers; at
+# least six times the worker Lambda's timeout (tests/test_time_limits.py), like the queue's own.
+CELERY_SQS_VISIBILITY_TIMEOUT = env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=900)
+# RabbitMQ: publisher confirms. A publish returns once the broker has the message, and raises
+# when it does not (a dead connection, a nack): an order is marked queued only then.
+AMQP_TRANSPORT_OPTIONS = {"confirm_publish": True}
 
 
 def celery_broker_transport_options(broker_url: str) -> dict:
@@ -128,7 +137,7 @@ def celery_broker_transport_options(broker_url: str) -> dict:
             # Bounded so that an unreachable SQS cannot hold a checkout for long; receiving
             # (long polls) goes through kombu's own asynchronous client, not this one.
             "client-config": {"connect_timeout": 1, "read_timeout": 5, "retries": {"max_attempts": 1}},
-            "visibility_timeout": env.int("CELERY_SQS_VISIBILITY_TIMEOUT", default=900),
+            "visibility_timeout": CELERY_SQS_VISIBILITY_TIMEOUT,
             "wait_time_seconds": 10,
             # How long a worker whose prefetch is full waits before it polls again. kombu's 1 s
             # caps a worker at (prefetch count) tasks a second; an empty queue is long-polled
@@ -139,6 +148,8 @@ def celery_broker_transport_options(broker_url: str) -> dict:
             # A predefined queue: the workers need no ListQueues or CreateQueue permission.
             options["predefined_queues"] = {CELERY_TASK_DEFAULT_QUEUE: {"url": CELERY_SQS_QUEUE_URL}}
         return options
+    if scheme in ("amqp", "pyamqp"):
+        return dict(AMQP_TRANSPORT_OPTIONS)
     return {}
 
 
@@ -153,6 +164,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Below the worker Lambda's 30 s timeout (zappa_settings.json), so a task is stopped, and its
+# claim released for the retry, before Lambda kills the invocation. The soft limit raises
+# SoftTimeLimitExceeded in the task (`celery worker`'s prefork pool, and the worker Lambda);
+# the hard one kills a prefork child that ignored it.
+CELERY_TASK_SOFT_TIME_LIMIT = 20
+CELERY_TASK_TIME_LIMIT = 25
 CELERY_BEAT_SCHEDULE = {
     "confirmations-sweep": {
         "task": "apps.orders.tasks.confirmations_sweep",
@@ -161,6 +178,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # The shop's own settings.
+# A worker that claimed a confirmation and vanished (killed, timed out) holds it this long;
+# then another may send it again. Far longer than a send can take (the task's time limits).
+SHOP_CONFIRMATION_LEASE_SECONDS = env.int("SHOP_CONFIRMATION_LEASE_SECONDS", default=900)
 CART_SESSION_ID = "cart"
 # A shopper can hold at most this many units of one product in the cart.
 CART_MAX_QUANTITY_PER_PRODUCT = 20

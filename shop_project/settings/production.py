@@ -6,6 +6,8 @@ e-mail goes through SES. The docker stack runs the same settings with local stan
 no buckets (WhiteNoise serves static files, a volume holds media), SMTP to a mail catcher.
 """
 
+from botocore.config import Config
+
 from shop_project.aws_secrets import secrets_into_environment
 
 from .base import *  # noqa: F403
@@ -69,6 +71,9 @@ AWS_SES_REGION_NAME = env("AWS_REGION", default=env("AWS_DEFAULT_REGION", defaul
 # None: boto3 finds the endpoint itself (the region's, or AWS_ENDPOINT_URL, as for every other
 # AWS client here); django-ses would otherwise pin https://email.<region>.amazonaws.com.
 AWS_SES_REGION_ENDPOINT_URL = None
+# Bounded like every other AWS client here: a send gives up within (2 + 5) x 2 s, well inside
+# the task's soft time limit. botocore is loaded on Lambda anyway (the S3 storages need it).
+AWS_SES_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
 
 # Celery: no embedded broker in production; SQS on Lambda (CELERY_SQS_QUEUE_URL), RabbitMQ in
 # the docker stack.
