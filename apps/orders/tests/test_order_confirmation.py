@@ -27,6 +27,7 @@ from apps.orders.tasks import (
     confirmations_sweep,
     order_created,
 )
+from apps.orders.tests.checkout import place_order
 from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
 from tests.worker_support import celery_app_using, closed_port
@@ -161,7 +162,7 @@ class TestOrderConfirmationPublish:
         client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1, "override": "False"})
 
         with django_capture_on_commit_callbacks() as callbacks:
-            client.post(reverse("orders:order_create"), CUSTOMER)
+            place_order(client)
             order = Order.objects.get()
             assert confirmation_tasks(published) == []
             assert order.confirmation_status == ConfirmationStatus.PENDING
@@ -176,7 +177,7 @@ class TestOrderConfirmationPublish:
         client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1, "override": "False"})
 
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            client.post(reverse("orders:order_create"), CUSTOMER)
+            place_order(client)
 
         assert callbacks == []
         assert published == []
