@@ -6,7 +6,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from apps.cart.cart import Cart, UnavailableLine
 from apps.orders.tests.checkout import place_order
+from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
 
 MAX = settings.CART_MAX_QUANTITY_PER_PRODUCT
@@ -254,3 +256,28 @@ class TestCartToken:
         client.get(reverse("cart:cart_detail"))
         client.get(reverse("orders:order_create"))
         assert self.token(client) == before
+
+
+@pytest.mark.django_db
+class TestReadingTheCart:
+    def test_reading_reports_a_withdrawn_product_and_writes_nothing(self, client):
+        kept, withdrawn = ProductFactory(), ProductFactory(name="Walnut Desk Lamp")
+        add(client, kept, 1)
+        add(client, withdrawn, 2)
+        Product.objects.filter(id=withdrawn.id).update(available=False)
+        session = client.session
+        stored = dict(session[settings.CART_SESSION_ID])
+
+        cart = Cart(session)
+
+        assert [line.product.id for line in cart.lines()] == [kept.id]
+        assert cart.unavailable_lines() == [UnavailableLine(withdrawn.id, "Walnut Desk Lamp", 2)]
+        assert session[settings.CART_SESSION_ID] == stored
+        assert not session.modified
+
+    def test_a_change_remembers_the_token_the_contents_grew_from(self, client):
+        add(client, ProductFactory(), 1)
+        first = client.session[settings.CART_SESSION_ID]["token"]
+        add(client, ProductFactory(), 1)
+        stored = client.session[settings.CART_SESSION_ID]
+        assert stored["grew_from"] == [first] and stored["token"] != first

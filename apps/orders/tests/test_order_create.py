@@ -1,6 +1,7 @@
 """Checkout: the form, turning the session cart into an order, and the thank-you page."""
 
 import threading
+import uuid
 from decimal import Decimal
 from functools import partial
 
@@ -13,10 +14,17 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects, assertTemplateUsed
 
 from apps.orders import services
-from apps.orders.exceptions import EmptyCartError
+from apps.orders.exceptions import (
+    CartAlreadyOrderedError,
+    CheckoutChangedError,
+    EmptyCartError,
+    OutOfStockError,
+    PriceChanged,
+    Shortage,
+)
 from apps.orders.forms import OrderCreateForm
 from apps.orders.models import Order, OrderItem
-from apps.orders.shown import ShownCheckout
+from apps.orders.shown import ShownCheckout, ShownLine
 from apps.orders.tests.checkout import checkout_form, hidden_fields, place_order
 from apps.orders.tests.factories import CUSTOMER
 from apps.shop.models import Product
@@ -518,3 +526,64 @@ class TestOrderCreateRacingCartChange:
             "cart after": {"Mug": 1},
             "ordered": [("Desk lamp", 2), ("Mug", 1)],
         }
+
+
+@pytest.mark.django_db
+class TestOrderCreateService:
+    """The service over plain values: no request, no session; its errors carry their data."""
+
+    def shown(self, *products_and_quantities) -> ShownCheckout:
+        return ShownCheckout(tuple(
+            ShownLine(p.id, p.name, quantity, p.price) for p, quantity in products_and_quantities
+        ))
+
+    def test_places_the_order_from_plain_values(self, lamp):
+        token = uuid.uuid4()
+        order = services.order_create(
+            quantities={lamp.id: 2}, cart_token=token, customer=services.Customer(**CUSTOMER),
+            shown=self.shown((lamp, 2)),
+        )
+        assert order.cart_token == token
+        assert [(i.product_id, i.quantity, i.price) for i in order.items.all()] == [(lamp.id, 2, lamp.price)]
+
+    def test_short_stock_says_what_is_available_and_what_was_wanted(self, lamp):
+        with pytest.raises(OutOfStockError) as raised:
+            services.order_create(
+                quantities={lamp.id: 9}, cart_token=uuid.uuid4(), customer=services.Customer(**CUSTOMER),
+                shown=self.shown((lamp, 9)),
+            )
+        assert raised.value.shortages == [Shortage(lamp.id, "Desk lamp", available=5, wanted=9)]
+
+    def test_a_changed_price_is_reported_with_both_prices(self, lamp, mug):
+        shown = self.shown((lamp, 1), (mug, 1))
+        Product.objects.filter(id=mug.id).update(price=Decimal("8.00"))
+        with pytest.raises(CheckoutChangedError) as raised:
+            services.order_create(
+                quantities={lamp.id: 1, mug.id: 1}, cart_token=uuid.uuid4(),
+                customer=services.Customer(**CUSTOMER), shown=shown,
+            )
+        raised_price = PriceChanged(mug.id, "Mug", shown=Decimal("7.50"), now=Decimal("8.00"))
+        assert raised.value.changes == [raised_price]
+        assert not Order.objects.exists()
+
+    def test_an_earlier_state_of_the_cart_ordered_meanwhile_refuses_this_one(self, lamp):
+        earlier = uuid.uuid4()
+        first = services.order_create(
+            quantities={lamp.id: 1}, cart_token=earlier, customer=services.Customer(**CUSTOMER),
+            shown=self.shown((lamp, 1)),
+        )
+        with pytest.raises(CartAlreadyOrderedError) as raised:
+            services.order_create(
+                quantities={lamp.id: 2}, cart_token=uuid.uuid4(), earlier_cart_tokens=[earlier],
+                customer=services.Customer(**CUSTOMER), shown=self.shown((lamp, 2)),
+            )
+        assert (raised.value.order_id, raised.value.cart_token) == (first.id, earlier)
+        assert Order.objects.count() == 1
+
+    def test_a_successful_checkout_writes_nothing_to_the_session(self, filled_cart):
+        fields = {**checkout_form(filled_cart), **CUSTOMER}
+        before = Session.objects.get(session_key=filled_cart.session.session_key).session_data
+
+        assert filled_cart.post(CREATE_URL, fields).status_code == 302
+
+        assert Session.objects.get(session_key=filled_cart.session.session_key).session_data == before
