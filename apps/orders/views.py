@@ -44,23 +44,24 @@ def order_create(request):
                 return redirect("orders:order_created", order_id=order.id)
     else:
         form = OrderCreateForm()
-    lines = _checkout_lines(request, cart)
-    if not lines:
-        messages.info(request, "Your cart is empty.")
-        return redirect("cart:cart_detail")
-    form.show(ShownCheckout.of(lines))
-    return render(request, "orders/order/create.html", {"cart": cart, "form": form})
-
-
-def _checkout_lines(request, cart: Cart):
-    """The lines the page shows: without what an order already holds, nor what cannot be bought."""
-    for order in cart_settle(session=request.session, cart=cart):
+    # The lines the page shows: without what an order already holds, nor what cannot be bought.
+    ordered = cart_settle(session=request.session, cart=cart)
+    lines = cart_lines_for_page(request, cart)
+    if not lines and ordered:
+        # Everything in the cart was ordered (its thank-you page was never shown, or another
+        # tab placed it): that order is what the shopper is looking for.
+        return redirect("orders:order_created", order_id=ordered[-1].order_id)
+    for order in ordered:
         messages.warning(
             request,
             f"Your order {order.order_id} already holds part of what your cart held; "
             "those units left your cart.",
         )
-    return cart_lines_for_page(request, cart)
+    if not lines:
+        messages.info(request, "Your cart is empty.")
+        return redirect("cart:cart_detail")
+    form.show(ShownCheckout.of(lines))
+    return render(request, "orders/order/create.html", {"cart": cart, "form": form})
 
 
 def order_created(request, order_id):

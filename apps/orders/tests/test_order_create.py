@@ -587,3 +587,30 @@ class TestOrderCreateService:
         assert filled_cart.post(CREATE_URL, fields).status_code == 302
 
         assert Session.objects.get(session_key=filled_cart.session.session_key).session_data == before
+
+
+@pytest.mark.django_db
+class TestCheckoutPageAfterAnOrder:
+    def test_a_cart_whose_thank_you_page_never_showed_leads_to_it(self, filled_cart):
+        response = place_order(filled_cart)  # the redirect is never followed
+        order = Order.objects.get()
+
+        again = filled_cart.get(CREATE_URL)
+
+        assertRedirects(again, thank_you_url(order.id))
+        assert settings.CART_SESSION_ID not in filled_cart.session
+        assert response["Location"] == thank_you_url(order.id)
+
+    def test_ordered_units_leave_the_cart_and_a_line_added_meanwhile_stays_with_a_notice(
+        self, filled_cart, lamp, mug
+    ):
+        place_order(filled_cart)
+        order = Order.objects.get()
+        add_to_cart(filled_cart, lamp, 1)  # another tab, before the thank-you page
+
+        page = filled_cart.get(CREATE_URL)
+
+        assert [(line.product.name, line.quantity) for line in page.context["cart"]] == [("Desk lamp", 1)]
+        assert shown_messages(page) == [
+            f"Your order {order.id} already holds part of what your cart held; those units left your cart."
+        ]
