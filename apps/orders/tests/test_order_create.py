@@ -8,8 +8,9 @@ from functools import partial
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db import connections
+from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects, assertTemplateUsed
 
@@ -132,6 +133,18 @@ class TestOrderCreate:
         item = OrderItem.objects.get()
         assert item.price == Decimal("24.00")
         assert item.order.get_total_cost() == Decimal("48.00")
+
+    def test_stock_is_taken_as_a_difference_never_as_an_absolute_value(self, filled_cart, lamp, mug):
+        fields = {**checkout_form(filled_cart), **CUSTOMER}
+
+        with CaptureQueriesContext(connection) as queries:
+            filled_cart.post(CREATE_URL, fields)
+
+        stock_updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "shop_product"')]
+        assert len(stock_updates) == 2, stock_updates
+        for sql, quantity in zip(stock_updates, (2, 3), strict=True):
+            assert f'SET "stock" = ("shop_product"."stock" - {quantity})' in sql, sql
+            assert f'"shop_product"."stock" >= {quantity}' in sql, sql
 
     def test_last_units_can_be_bought(self, client, lamp):
         lamp.stock = 2
