@@ -232,7 +232,18 @@ class Cart:
 
     def _save(self, *, changed: bool = False) -> None:
         if not self._quantities:
-            self.clear()
+            if changed and (self._token or self._earlier):
+                # Emptied by the shopper: the tokens stay, since a checkout of what it held may
+                # still be running in another tab and its thank-you page is found through them.
+                self._earlier = ([self._token] if self._token else []) + self._earlier
+                self._earlier = self._earlier[:_EARLIER_TOKENS_KEPT]
+                self._token = None
+                self._lines = []
+                self._unavailable = []
+                self.session[settings.CART_SESSION_ID] = self._as_stored()
+                self.session.modified = True
+            else:
+                self.clear()
             return
         # New contents, new token: a checkout still running for the old contents in another tab
         # must not be mistaken for this cart's order. The old token is kept, so that such an

@@ -31,9 +31,9 @@ class OrderedFromCart:
 def cart_settle(*, session, cart: Cart) -> list[OrderedFromCart]:
     """Take out of `cart` what orders consuming its tokens hold, and remember those orders.
 
-    One query when the cart holds anything, and a session write only when an order was found.
+    One query when the cart has tokens, and a session write only when an order was found.
     """
-    ordered = selectors.orders_from_cart_tokens(tokens=cart.tokens()) if len(cart) else {}
+    ordered = selectors.orders_from_cart_tokens(tokens=cart.tokens())
     if not ordered:
         return []
     settled = [OrderedFromCart(order_id, quantities) for order_id, (_, quantities) in ordered.items()]

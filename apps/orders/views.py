@@ -45,7 +45,7 @@ def order_create(request):
     else:
         form = OrderCreateForm()
     # The lines the page shows: without what an order already holds, nor what cannot be bought.
-    ordered = cart_settle(session=request.session, cart=cart)
+    ordered = cart_settle(session=request.session, cart=cart) if len(cart) else []
     lines = cart_lines_for_page(request, cart)
     if not lines and ordered:
         # Everything in the cart was ordered (its thank-you page was never shown, or another

@@ -103,8 +103,12 @@ class TestCartRemove:
     def test_removing_the_last_product_empties_the_cart(self, client):
         product = ProductFactory()
         add(client, product, 1)
+        token = client.session[settings.CART_SESSION_ID]["token"]
         client.post(reverse("cart:cart_remove", args=[product.id]))
-        assert settings.CART_SESSION_ID not in client.session
+        assert cart_items(client) == {}
+        assert "Your cart is empty" in client.get(reverse("cart:cart_detail")).content.decode()
+        # What it held stays named: a checkout of it may be running in another tab.
+        assert client.session[settings.CART_SESSION_ID]["grew_from"] == [token]
 
 
 @pytest.mark.django_db
