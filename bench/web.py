@@ -144,7 +144,8 @@ function request()
     return wrk.format("GET", "/orders/create/", h)
   elseif step == 3 then
     h["Content-Type"] = "application/x-www-form-urlencoded"
-    return wrk.format("POST", "/orders/create/", h, form .. "&csrfmiddlewaretoken=" .. token)
+    return wrk.format("POST", "/orders/create/", h,
+                      form .. "&csrfmiddlewaretoken=" .. token .. "&shown=" .. shown)
   else
     return wrk.format("GET", follow, h)
   end
@@ -165,6 +166,8 @@ function response(status, headers, body)
   end
   if step == 0 or step == 2 then
     token = body:match('name="csrfmiddlewaretoken" value="([^"]+)"')
+    -- what the checkout page showed, posted back with the order
+    if step == 2 then shown = body:match('name="shown" value="([^"]+)"') end
   elseif step == 3 then
     follow = headers["Location"]
   end

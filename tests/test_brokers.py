@@ -23,6 +23,7 @@ from django.utils import timezone
 from apps.orders import services
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import confirmations_sweep, order_created
+from apps.orders.tests.checkout import checkout_form, place_order
 from apps.orders.tests.factories import CUSTOMER, OrderFactory
 from apps.shop.tests.factories import ProductFactory
 from devtools.tcp_proxy import TcpProxy
@@ -49,7 +50,7 @@ STATUS_SETTLES_SECONDS = 10
 def checkout(client, product):
     """Buy one `product` the way a shopper does; the response to the order form's POST."""
     client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1, "override": "False"})
-    return client.post(reverse("orders:order_create"), CUSTOMER)
+    return place_order(client)
 
 
 def placed_order(response) -> Order:
@@ -207,8 +208,9 @@ def broker_down(how="refused"):
 def timed_checkout(client, product):
     """checkout(), and how long the order form's POST took."""
     client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1, "override": "False"})
+    fields = {**checkout_form(client), **CUSTOMER}
     started = time.monotonic()
-    response = client.post(reverse("orders:order_create"), CUSTOMER)
+    response = client.post(reverse("orders:order_create"), fields)
     return response, time.monotonic() - started
 
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import CONFIRMATION_FIRST_RETRY_SECONDS, CONFIRMATION_MAX_RETRIES, order_created
+from apps.orders.tests.checkout import place_order
 from apps.orders.tests.factories import OrderFactory, OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
 from shop_project.celery import app as celery_app
@@ -149,7 +150,7 @@ class TestLambdaWorker:
         product = ProductFactory(stock=3)
         shopper = Client()
         shopper.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1})
-        shopper.post(reverse("orders:order_create"), CUSTOMER)
+        place_order(shopper, CUSTOMER)
         order = Order.objects.get()
         assert order.confirmation_status == ConfirmationStatus.QUEUED
 

@@ -1,8 +1,13 @@
 """The shopper's cart, kept in the session.
 
-The session holds only product ids and quantities (plus a token that names this cart for
-checkout); prices and names always come from the database. Whatever the session holds is
-treated as untrusted: a hand-edited or corrupted value is dropped, never a reason for a 500.
+The session holds only product ids and quantities, plus a token that names these contents for
+checkout and the tokens of what the cart held before ("grew from"); prices and names always come
+from the database. Whatever the session holds is treated as untrusted: a hand-edited or corrupted
+value is ignored, never a reason for a 500.
+
+Cart wraps the session and nothing else. Reading never writes: what a read finds (products that
+vanished or were withdrawn, a damaged value) is reported to the caller, and the caller decides to
+drop it. Only the changes below write the session.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib import messages
 
 from apps.shop.models import Product
 
 # Larger than any id a BigAutoField hands out; keeps a hand-edited key out of the SQL.
 _MAX_PRODUCT_ID = 2**63 - 1
+# How many earlier contents a cart remembers. A checkout of one of them may still be running in
+# another request; more changes than this while one runs is not a shopper.
+_EARLIER_TOKENS_KEPT = 10
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,15 @@ class CartLine:
         return self.quantity > self.product.stock
 
 
+@dataclass(frozen=True)
+class UnavailableLine:
+    """A line whose product was deleted (name None) or made unavailable."""
+
+    product_id: int
+    name: str | None
+    quantity: int
+
+
 def _clean_quantities(raw) -> dict[int, int]:
     """The valid part of what the session holds: {product id: quantity within bounds}."""
     if not isinstance(raw, dict):
@@ -55,18 +71,83 @@ def _clean_quantities(raw) -> dict[int, int]:
     return quantities
 
 
+def _clean_token(value) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return value if uuid.UUID(hex=value).hex == value else None
+    except ValueError:
+        return None
+
+
+def _clean_tokens(raw) -> list[str]:
+    if not isinstance(raw, list):
+        return []
+    tokens = [token for token in map(_clean_token, raw) if token]
+    return list(dict.fromkeys(tokens))[:_EARLIER_TOKENS_KEPT]
+
+
 class Cart:
-    def __init__(self, request):
-        self.request = request
-        self.session = request.session
-        stored = self.session.get(settings.CART_SESSION_ID)
+    def __init__(self, session):
+        self.session = session
+        stored = session.get(settings.CART_SESSION_ID)
         valid = stored if isinstance(stored, dict) else {}
         self._quantities = _clean_quantities(valid.get("items"))
-        token = valid.get("token")
-        self._token = token if isinstance(token, str) and _is_uuid_hex(token) else None
+        self._token = _clean_token(valid.get("token"))
+        self._earlier = _clean_tokens(valid.get("grew_from"))
+        # Items without a token come from an older or hand-made session: checkout needs one.
+        self._damaged = settings.CART_SESSION_ID in session and (
+            stored != self._as_stored() or (bool(self._quantities) and self._token is None)
+        )
         self._lines: list[CartLine] | None = None
-        if settings.CART_SESSION_ID in self.session and stored != self._as_stored():
-            self._save()  # Write back only the valid part of a damaged cart.
+        self._unavailable: list[UnavailableLine] = []
+
+    # Reads ---------------------------------------------------------------------------------
+
+    @property
+    def token(self) -> uuid.UUID | None:
+        """Names this cart's contents, so that submitting them twice makes one order."""
+        return uuid.UUID(hex=self._token) if self._token else None
+
+    @property
+    def earlier_tokens(self) -> list[uuid.UUID]:
+        """The tokens of what this cart held before its latest changes, newest first."""
+        return [uuid.UUID(hex=token) for token in self._earlier]
+
+    def tokens(self) -> list[uuid.UUID]:
+        return ([self.token] if self._token else []) + self.earlier_tokens
+
+    def quantities(self) -> dict[int, int]:
+        return dict(self._quantities)
+
+    @property
+    def damaged(self) -> bool:
+        """The session holds more than the valid part read here (a hand-edited or old value)."""
+        return self._damaged
+
+    def __len__(self) -> int:
+        # From the session alone, so that the header summary costs no query.
+        return sum(self._quantities.values())
+
+    def __iter__(self):
+        return iter(self.lines())
+
+    def lines(self) -> list[CartLine]:
+        """The lines whose products can be bought, loaded in one query and then kept.
+
+        Lines of products that disappeared or were made unavailable are left out here and
+        reported by unavailable_lines(); they stay in the session until the caller drops them.
+        """
+        if self._lines is None:
+            self._lines = self._load_lines()
+        return self._lines
+
+    def unavailable_lines(self) -> list[UnavailableLine]:
+        self.lines()
+        return list(self._unavailable)
+
+    def get_total_price(self) -> Decimal:
+        return sum((line.total_price for line in self.lines()), Decimal("0.00"))
 
     # Changes -------------------------------------------------------------------------------
 
@@ -83,83 +164,95 @@ class Cart:
         if self._quantities.pop(product_id, None) is not None:
             self._save(changed=True)
 
+    def drop(self, product_ids) -> None:
+        """Drop lines that can never be bought (unavailable), and any damage the session held.
+
+        The token stays: what is left is what a checkout of these contents could order.
+        """
+        dropped = set(product_ids)
+        for product_id in dropped:
+            self._quantities.pop(product_id, None)
+        lines = self._lines
+        self._save()
+        if lines is not None:  # still the lines held: only unbuyable ones left
+            self._lines = [line for line in lines if line.product.id not in dropped]
+            self._unavailable = [line for line in self._unavailable if line.product_id not in dropped]
+
+    def forget_ordered(self, *, quantities: dict[int, int], tokens) -> None:
+        """An order was placed from these contents (or earlier ones, named by `tokens`): its
+        units leave the cart, and whatever was added meanwhile stays."""
+        for product_id, ordered in quantities.items():
+            left = self._quantities.get(product_id, 0) - ordered
+            if left > 0:
+                self._quantities[product_id] = left
+            else:
+                self._quantities.pop(product_id, None)
+        consumed = {token.hex for token in tokens}
+        history = ([self._token] if self._token else []) + self._earlier
+        newer = []
+        for token in history:
+            if token in consumed:
+                break  # this one and all before it were ordered, or made older ones
+            newer.append(token)
+        self._token = None
+        self._earlier = newer[:_EARLIER_TOKENS_KEPT]
+        self._save()
+
     def clear(self) -> None:
         self._quantities = {}
         self._token = None
+        self._earlier = []
         self._lines = []
+        self._unavailable = []
         self.session.pop(settings.CART_SESSION_ID, None)
         self.session.modified = True
-
-    # Reads ---------------------------------------------------------------------------------
-
-    @property
-    def token(self) -> uuid.UUID | None:
-        """Names this cart's contents, so that submitting them twice makes one order."""
-        return uuid.UUID(hex=self._token) if self._token else None
-
-    def quantities(self) -> dict[int, int]:
-        return dict(self._quantities)
-
-    def __len__(self) -> int:
-        # From the session alone, so that the header summary costs no query.
-        return sum(self._quantities.values())
-
-    def __iter__(self):
-        return iter(self.lines())
-
-    def lines(self) -> list[CartLine]:
-        """The cart's lines with their products, loaded in one query and then kept.
-
-        Products that disappeared or were made unavailable leave the cart, with a notice.
-        """
-        if self._lines is None:
-            self._lines = self._load_lines()
-        return self._lines
-
-    def get_total_price(self) -> Decimal:
-        return sum((line.total_price for line in self.lines()), Decimal("0.00"))
 
     # Internals -----------------------------------------------------------------------------
 
     def _load_lines(self) -> list[CartLine]:
+        self._unavailable = []
         if not self._quantities:
             return []
         products = Product.objects.in_bulk(list(self._quantities))
-        held = len(self._quantities)
         lines = []
-        for product_id, quantity in list(self._quantities.items()):
+        for product_id, quantity in self._quantities.items():
             product = products.get(product_id)
             if product is not None and product.available:
                 lines.append(CartLine(product=product, quantity=quantity))
-                continue
-            del self._quantities[product_id]
-            if product is None:
-                notice = "A product in your cart is no longer sold and was removed."
             else:
-                notice = f"{product.name} is no longer available and was removed from your cart."
-            messages.warning(self.request, notice)
-        if len(lines) < held:
-            self._save()
+                name = product.name if product is not None else None
+                self._unavailable.append(UnavailableLine(product_id, name, quantity))
         return lines
 
     def _as_stored(self) -> dict:
-        return {"token": self._token, "items": {str(k): v for k, v in self._quantities.items()}}
+        stored = {"token": self._token, "items": {str(k): v for k, v in self._quantities.items()}}
+        if self._earlier:
+            stored["grew_from"] = list(self._earlier)
+        return stored
 
     def _save(self, *, changed: bool = False) -> None:
         if not self._quantities:
-            self.clear()
+            if changed and (self._token or self._earlier):
+                # Emptied by the shopper: the tokens stay, since a checkout of what it held may
+                # still be running in another tab and its thank-you page is found through them.
+                self._earlier = ([self._token] if self._token else []) + self._earlier
+                self._earlier = self._earlier[:_EARLIER_TOKENS_KEPT]
+                self._token = None
+                self._lines = []
+                self._unavailable = []
+                self.session[settings.CART_SESSION_ID] = self._as_stored()
+                self.session.modified = True
+            else:
+                self.clear()
             return
         # New contents, new token: a checkout still running for the old contents in another tab
-        # must not be mistaken for this cart's order.
+        # must not be mistaken for this cart's order. The old token is kept, so that such an
+        # order, once placed, is found and its lines leave this cart.
         if changed or self._token is None:
+            if self._token is not None:
+                self._earlier = [self._token, *self._earlier][:_EARLIER_TOKENS_KEPT]
             self._token = uuid.uuid4().hex
+        self._damaged = False
         self._lines = None
         self.session[settings.CART_SESSION_ID] = self._as_stored()
         self.session.modified = True
-
-
-def _is_uuid_hex(value: str) -> bool:
-    try:
-        return uuid.UUID(hex=value).hex == value
-    except ValueError:
-        return False

@@ -7,4 +7,4 @@ from apps.cart.cart import Cart
 
 def cart(request):
     # Lazy: pages that render no header (the admin) never touch the session for it.
-    return {"cart": SimpleLazyObject(lambda: Cart(request))}
+    return {"cart": SimpleLazyObject(lambda: Cart(request.session))}

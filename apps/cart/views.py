@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from apps.cart.cart import Cart
 from apps.cart.forms import CartAddProductForm
+from apps.cart.page import cart_lines_for_page
 from apps.shop.models import Product
 
 
@@ -22,7 +23,7 @@ def cart_add(request, product_id):
         return redirect(product.get_absolute_url())
     wanted = form.cleaned_data["quantity"]
     override = form.cleaned_data["override"]
-    held = Cart(request).add(product=product, quantity=wanted, override_quantity=override)
+    held = Cart(request.session).add(product=product, quantity=wanted, override_quantity=override)
     if not override and held == settings.CART_MAX_QUANTITY_PER_PRODUCT:
         messages.info(request, f"Your cart holds {held} of {product.name}, the most one order can take.")
     elif override:
@@ -34,14 +35,14 @@ def cart_add(request, product_id):
 
 @require_POST
 def cart_remove(request, product_id):
-    Cart(request).remove(product_id)
+    Cart(request.session).remove(product_id)
     return redirect("cart:cart_detail")
 
 
 def cart_detail(request):
-    cart = Cart(request)
+    cart = Cart(request.session)
     lines = [
         (line, CartAddProductForm(initial={"quantity": line.quantity, "override": True}))
-        for line in cart
+        for line in cart_lines_for_page(request, cart)
     ]
     return render(request, "cart/detail.html", {"cart": cart, "lines": lines})

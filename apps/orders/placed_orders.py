@@ -1,5 +1,20 @@
-"""Which orders this browser session placed: only it may see their thank-you pages."""
+"""Which orders this browser session placed: only it may see their thank-you pages.
 
+The database, not the session, is what says so. Session writes are last-writer-wins (a request
+loads the session when it starts and writes it whole when it ends), so checkout writes nothing
+to the session: a cart change racing it in another tab would overwrite that write or be
+overwritten by it. Instead an order keeps the token of the cart contents it consumed, and the
+session's cart still holds that token (or, if it changed meanwhile, the token it grew from).
+A page that finds such a token settles the cart: the order's lines leave it, lines added
+meanwhile stay, and the order joins the session's list of placed orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.cart.cart import Cart
+from apps.orders import selectors
 from apps.orders.models import Order
 
 # The latest few, so that a shopper who comes back to an older tab still sees it.
@@ -7,15 +22,40 @@ _PLACED_ORDERS_SESSION_KEY = "orders_placed"
 _PLACED_ORDERS_REMEMBERED = 20
 
 
-def remember_placed_order(*, session, order: Order) -> None:
-    placed = [i for i in _placed_order_ids(session) if i != order.id]
-    session[_PLACED_ORDERS_SESSION_KEY] = (placed + [order.id])[-_PLACED_ORDERS_REMEMBERED:]
+@dataclass(frozen=True)
+class OrderedFromCart:
+    order_id: int
+    quantities: dict[int, int]
+
+
+def cart_settle(*, session, cart: Cart) -> list[OrderedFromCart]:
+    """Take out of `cart` what orders consuming its tokens hold, and remember those orders.
+
+    One query when the cart has tokens, and a session write only when an order was found.
+    """
+    ordered = selectors.orders_from_cart_tokens(tokens=cart.tokens())
+    if not ordered:
+        return []
+    settled = [OrderedFromCart(order_id, quantities) for order_id, (_, quantities) in ordered.items()]
+    total: dict[int, int] = {}
+    for order in settled:
+        for product_id, quantity in order.quantities.items():
+            total[product_id] = total.get(product_id, 0) + quantity
+    cart.forget_ordered(quantities=total, tokens=[token for token, _ in ordered.values()])
+    for order in settled:
+        remember_placed_order(session=session, order_id=order.order_id)
+    return settled
+
+
+def remember_placed_order(*, session, order_id: int) -> None:
+    placed = [i for i in _placed_order_ids(session) if i != order_id]
+    session[_PLACED_ORDERS_SESSION_KEY] = (placed + [order_id])[-_PLACED_ORDERS_REMEMBERED:]
 
 
 def order_placed_by_session(*, session, order_id: int) -> Order | None:
     if order_id not in _placed_order_ids(session):
         return None
-    return Order.objects.prefetch_related("items__product").filter(id=order_id).first()
+    return selectors.order_with_items(order_id=order_id)
 
 
 def _placed_order_ids(session) -> list[int]:

@@ -1,11 +1,12 @@
 """Reads of the orders app."""
 
+import uuid
 from decimal import Decimal
 
 from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from apps.orders.models import Order
+from apps.orders.models import Order, OrderItem
 
 
 def orders_with_totals() -> QuerySet[Order]:
@@ -19,3 +20,17 @@ def orders_with_totals() -> QuerySet[Order]:
 
 def order_with_items(*, order_id: int) -> Order | None:
     return Order.objects.prefetch_related("items__product").filter(id=order_id).first()
+
+
+def orders_from_cart_tokens(*, tokens) -> dict[int, tuple[uuid.UUID, dict[int, int]]]:
+    """{order id: (the cart token it consumed, {product id: units})} for orders placed from
+    any of these cart tokens; one query."""
+    if not tokens:
+        return {}
+    rows = OrderItem.objects.filter(order__cart_token__in=list(tokens)).values_list(
+        "order_id", "order__cart_token", "product_id", "quantity"
+    )
+    orders: dict[int, tuple[uuid.UUID, dict[int, int]]] = {}
+    for order_id, token, product_id, quantity in rows:
+        orders.setdefault(order_id, (token, {}))[1][product_id] = quantity
+    return orders

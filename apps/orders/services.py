@@ -3,21 +3,45 @@
 from __future__ import annotations
 
 import logging
+import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from apps.cart.cart import Cart
 from apps.orders.emails import order_confirmation_message
+from apps.orders.exceptions import (
+    CartAlreadyOrderedError,
+    Change,
+    CheckoutBusyError,
+    CheckoutChangedError,
+    EmptyCartError,
+    LineAdded,
+    LineRemoved,
+    OutOfStockError,
+    PriceChanged,
+    ProductsUnavailableError,
+    QuantityChanged,
+    Shortage,
+    UnavailableProduct,
+)
 from apps.orders.models import ConfirmationStatus, Order, OrderItem
+from apps.orders.shown import ShownCheckout
 from apps.shop.models import Product
 
 logger = logging.getLogger(__name__)
+
+# A checkout that loses a deadlock or a serialization failure is run again, in a fresh
+# transaction, this many times in all before the shopper is asked to try again.
+CHECKOUT_ATTEMPTS = 3
+# SQLSTATEs of losing a lock race: deadlock_detected, serialization_failure.
+_LOCK_RACE_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
 
 
 @dataclass(frozen=True)
@@ -30,70 +54,95 @@ class Customer:
     city: str
 
 
-class CheckoutError(Exception):
-    """Checkout cannot go ahead; the message is meant for the shopper."""
+def order_create(
+    *,
+    quantities: dict[int, int],
+    cart_token: uuid.UUID | None,
+    customer: Customer,
+    shown: ShownCheckout,
+    earlier_cart_tokens: Sequence[uuid.UUID] = (),
+) -> Order:
+    """Place the order for `quantities` ({product id: units}), at today's prices, and take the stock.
 
-
-class EmptyCartError(CheckoutError):
-    def __init__(self):
-        super().__init__("Your cart is empty.")
-
-
-class ProductsUnavailableError(CheckoutError):
-    def __init__(self, names: list[str]):
-        self.names = names
-        listed = ", ".join(names) if names else "A product in your cart"
-        super().__init__(f"{listed} can no longer be bought. Please review your cart.")
-
-
-class OutOfStockError(CheckoutError):
-    def __init__(self, shortages: list[tuple[Product, int]]):
-        self.shortages = shortages
-        parts = [f"{product.name} (only {product.stock} left, you asked for {wanted})"
-                 for product, wanted in shortages]
-        super().__init__("Not enough stock for " + "; ".join(parts) + ".")
-
-
-def order_create(*, cart: Cart, customer: Customer) -> Order:
-    """Place the order for what the cart holds, at today's prices, and take the stock.
+    `cart_token` names these contents: a second submission of them returns the order the first
+    made. `earlier_cart_tokens` name what the same cart held before; if one of those became an
+    order meanwhile, this one is refused (CartAlreadyOrderedError) rather than sell those goods
+    twice. `shown` is what the checkout page showed: any difference from the database
+    (CheckoutChangedError) places nothing.
 
     One transaction: the products' rows are locked in id order (so that concurrent checkouts
-    queue instead of deadlocking or overselling), stock is checked, the order and its items are
-    written and the stock is taken. Nothing is written if any of that fails. The cart is
-    cleared only once the order exists; a second submission of the same cart returns the
-    order the first one made.
+    queue instead of overselling), everything is checked, the order and its items are written
+    and the stock is taken with conditional UPDATEs. Nothing is written if any of that fails.
+    Losing a deadlock or a serialization failure runs it again, CHECKOUT_ATTEMPTS times in all.
     """
-    quantities = cart.quantities()
     if not quantities:
         raise EmptyCartError()
-    try:
-        with transaction.atomic():
-            order = _place_order(quantities=quantities, cart_token=cart.token, customer=customer)
-    except IntegrityError:
-        # The cart token is the only unique value an order writes, and its constraint is the
-        # last guard: should a concurrent submission of this cart get past the check in
-        # _place_order (a database without row locks), the shopper is shown the order it made.
-        order = Order.objects.filter(cart_token=cart.token).first()
-        if order is None:
-            raise
-    cart.clear()
-    return order
+    # Inside a caller's transaction a retry could not start afresh: one attempt only.
+    attempts = 1 if transaction.get_connection().in_atomic_block else CHECKOUT_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return _place_order(
+                    quantities=quantities, cart_token=cart_token, customer=customer, shown=shown,
+                    earlier_cart_tokens=earlier_cart_tokens,
+                )
+        except IntegrityError:
+            # The cart token is the only unique value an order writes, and its constraint is
+            # the last guard: should a concurrent submission of this cart get past the check in
+            # _place_order (a database without row locks), the shopper gets the order it made.
+            order = Order.objects.filter(cart_token=cart_token).first() if cart_token else None
+            if order is None:
+                raise
+            return order
+        except OperationalError as error:
+            race = _lock_race(error)
+            if race is None:
+                raise
+            if attempt == attempts:
+                logger.warning("checkout lost a %s %d times; the shopper is asked to retry", race, attempt)
+                raise CheckoutBusyError(attempts=attempt) from error
+            logger.warning("checkout lost a %s (attempt %d of %d); trying again", race, attempt, attempts)
+            # A short pause lets the winner commit before this checkout queues for its locks again.
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _place_order(*, quantities: dict[int, int], cart_token, customer: Customer) -> Order:
-    products = list(
-        Product.objects.select_for_update().filter(id__in=quantities).order_by("id")
-    )
-    # Holding the locks, a concurrent submission of this same cart has either committed its
-    # order or not started: if it has, that order is the answer (its stock is already taken).
-    already_placed = Order.objects.filter(cart_token=cart_token).first() if cart_token else None
-    if already_placed is not None:
-        return already_placed
-    found = {product.id for product in products}
-    gone = [product.name for product in products if not product.available]
-    if gone or len(found) != len(quantities):
-        raise ProductsUnavailableError(gone)
-    shortages = [(p, quantities[p.id]) for p in products if p.stock < quantities[p.id]]
+def _lock_race(error: OperationalError) -> str | None:
+    """"deadlock" or "serialization failure" if that is what the database refused, else None."""
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return _LOCK_RACE_SQLSTATES.get(sqlstate)
+
+
+def _place_order(
+    *, quantities: dict[int, int], cart_token, customer: Customer, shown: ShownCheckout,
+    earlier_cart_tokens: Sequence[uuid.UUID],
+) -> Order:
+    products = list(Product.objects.select_for_update().filter(id__in=quantities).order_by("id"))
+    # Holding the locks, a concurrent checkout of this cart has either committed its order or
+    # not started: if it has, that order is the answer (its stock is already taken).
+    tokens = [token for token in (cart_token, *earlier_cart_tokens) if token]
+    # An earlier state of the cart that became an order meanwhile means those goods are sold.
+    placed = dict(Order.objects.filter(cart_token__in=tokens).values_list("cart_token", "id"))
+    if cart_token in placed:
+        return Order.objects.get(id=placed[cart_token])
+    if placed:
+        earlier_token, order_id = next(iter(placed.items()))
+        raise CartAlreadyOrderedError(order_id=order_id, cart_token=earlier_token)
+
+    found = {product.id: product for product in products}
+    unavailable = [UnavailableProduct(p.id, p.name) for p in products if not p.available] + [
+        UnavailableProduct(product_id, None) for product_id in quantities if product_id not in found
+    ]
+    if unavailable:
+        raise ProductsUnavailableError(unavailable)
+    changes = _changes_since_shown(shown=shown, quantities=quantities, products=products)
+    if changes:
+        raise CheckoutChangedError(changes)
+    shortages = [
+        Shortage(p.id, p.name, available=p.stock, wanted=quantities[p.id])
+        for p in products if p.stock < quantities[p.id]
+    ]
     if shortages:
         raise OutOfStockError(shortages)
 
@@ -103,11 +152,38 @@ def _place_order(*, quantities: dict[int, int], cart_token, customer: Customer) 
         for product in products
     )
     for product in products:
-        product.stock -= quantities[product.id]
-    Product.objects.bulk_update(products, ["stock"])
+        # A difference, never an absolute value: whatever else changed the row since it was read
+        # (a restock saved by staff) stays. The condition is the last guard against overselling.
+        taken = Product.objects.filter(id=product.id, stock__gte=quantities[product.id]).update(
+            stock=F("stock") - quantities[product.id]
+        )
+        if not taken:
+            available = Product.objects.values_list("stock", flat=True).get(id=product.id)
+            raise OutOfStockError([Shortage(product.id, product.name, available, quantities[product.id])])
     # Published only once the order is committed, so no worker can look for it too early.
     transaction.on_commit(lambda: order_confirmation_publish(order_id=order.id))
     return order
+
+
+def _changes_since_shown(
+    *, shown: ShownCheckout, quantities: dict[int, int], products: list[Product]
+) -> list[Change]:
+    shown_lines = {line.product_id: line for line in shown.lines}
+    changes: list[Change] = []
+    for product in products:
+        line = shown_lines.get(product.id)
+        wanted = quantities[product.id]
+        if line is None:
+            changes.append(LineAdded(product.id, product.name, wanted))
+            continue
+        if line.quantity != wanted:
+            changes.append(QuantityChanged(product.id, product.name, shown=line.quantity, now=wanted))
+        if line.price != product.price:
+            changes.append(PriceChanged(product.id, product.name, shown=line.price, now=product.price))
+    changes.extend(
+        LineRemoved(line.product_id, line.name) for line in shown.lines if line.product_id not in quantities
+    )
+    return changes
 
 
 # Confirmation e-mail ------------------------------------------------------------------------

@@ -5,38 +5,66 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from apps.cart.cart import Cart
+from apps.cart.page import cart_lines_for_page
 from apps.orders import services
+from apps.orders.exceptions import CheckoutError, EmptyCartError
 from apps.orders.forms import OrderCreateForm
-from apps.orders.placed_orders import order_placed_by_session, remember_placed_order
+from apps.orders.placed_orders import cart_settle, order_placed_by_session
+from apps.orders.shown import ShownCheckout
 
 
 def order_create(request):
-    cart = Cart(request)
+    cart = Cart(request.session)
     if request.method == "POST":
-        form = OrderCreateForm(request.POST)
         if not cart.quantities():
             messages.info(request, "Your cart is empty.")
             return redirect("cart:cart_detail")
+        form = OrderCreateForm(request.POST)
         if form.is_valid():
+            if cart.token is None:
+                cart.drop([])  # a damaged session's cart: give it the token its order will consume
             try:
-                order = services.order_create(cart=cart, customer=services.Customer(**form.cleaned_data))
-            except services.EmptyCartError as error:
+                order = services.order_create(
+                    quantities=cart.quantities(),
+                    cart_token=cart.token,
+                    earlier_cart_tokens=cart.earlier_tokens,
+                    customer=form.customer(),
+                    shown=form.shown_checkout(),
+                )
+            except EmptyCartError as error:
                 messages.info(request, str(error))
                 return redirect("cart:cart_detail")
-            except services.CheckoutError as error:
+            except CheckoutError as error:
                 form.add_error(None, str(error))
             else:
-                remember_placed_order(session=request.session, order=order)
+                # Nothing is written to the session here (see placed_orders): the thank-you
+                # page finds the order through the cart token it consumed.
                 return redirect("orders:order_created", order_id=order.id)
     else:
-        if not cart.lines():
-            messages.info(request, "Your cart is empty.")
-            return redirect("cart:cart_detail")
         form = OrderCreateForm()
+    # The lines the page shows: without what an order already holds, nor what cannot be bought.
+    ordered = cart_settle(session=request.session, cart=cart) if len(cart) else []
+    lines = cart_lines_for_page(request, cart)
+    if not lines and ordered:
+        # Everything in the cart was ordered (its thank-you page was never shown, or another
+        # tab placed it): that order is what the shopper is looking for.
+        return redirect("orders:order_created", order_id=ordered[-1].order_id)
+    for order in ordered:
+        messages.warning(
+            request,
+            f"Your order {order.order_id} already holds part of what your cart held; "
+            "those units left your cart.",
+        )
+    if not lines:
+        messages.info(request, "Your cart is empty.")
+        return redirect("cart:cart_detail")
+    form.show(ShownCheckout.of(lines))
     return render(request, "orders/order/create.html", {"cart": cart, "form": form})
 
 
 def order_created(request, order_id):
+    # The cart is settled first: its token may be how this session knows it placed the order.
+    cart_settle(session=request.session, cart=Cart(request.session))
     order = order_placed_by_session(session=request.session, order_id=order_id)
     if order is None:
         raise Http404("No such order.")

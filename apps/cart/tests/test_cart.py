@@ -6,6 +6,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from apps.cart.cart import Cart, UnavailableLine
+from apps.orders.tests.checkout import place_order
+from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
 
 MAX = settings.CART_MAX_QUANTITY_PER_PRODUCT
@@ -100,8 +103,12 @@ class TestCartRemove:
     def test_removing_the_last_product_empties_the_cart(self, client):
         product = ProductFactory()
         add(client, product, 1)
+        token = client.session[settings.CART_SESSION_ID]["token"]
         client.post(reverse("cart:cart_remove", args=[product.id]))
-        assert settings.CART_SESSION_ID not in client.session
+        assert cart_items(client) == {}
+        assert "Your cart is empty" in client.get(reverse("cart:cart_detail")).content.decode()
+        # What it held stays named: a checkout of it may be running in another tab.
+        assert client.session[settings.CART_SESSION_ID]["grew_from"] == [token]
 
 
 @pytest.mark.django_db
@@ -227,13 +234,7 @@ class TestCorruptedSession:
     def test_a_damaged_cart_can_still_be_bought(self, client):
         product = ProductFactory(stock=5)
         put_in_session(client, {"items": {str(product.id): 2, "junk": "junk"}})
-        response = client.post(
-            reverse("orders:order_create"),
-            {
-                "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
-                "address": "12 Analytical St", "postal_code": "10001", "city": "London",
-            },
-        )
+        response = place_order(client)
         assert response.status_code == 302
         product.refresh_from_db()
         assert product.stock == 3
@@ -259,3 +260,28 @@ class TestCartToken:
         client.get(reverse("cart:cart_detail"))
         client.get(reverse("orders:order_create"))
         assert self.token(client) == before
+
+
+@pytest.mark.django_db
+class TestReadingTheCart:
+    def test_reading_reports_a_withdrawn_product_and_writes_nothing(self, client):
+        kept, withdrawn = ProductFactory(), ProductFactory(name="Walnut Desk Lamp")
+        add(client, kept, 1)
+        add(client, withdrawn, 2)
+        Product.objects.filter(id=withdrawn.id).update(available=False)
+        session = client.session
+        stored = dict(session[settings.CART_SESSION_ID])
+
+        cart = Cart(session)
+
+        assert [line.product.id for line in cart.lines()] == [kept.id]
+        assert cart.unavailable_lines() == [UnavailableLine(withdrawn.id, "Walnut Desk Lamp", 2)]
+        assert session[settings.CART_SESSION_ID] == stored
+        assert not session.modified
+
+    def test_a_change_remembers_the_token_the_contents_grew_from(self, client):
+        add(client, ProductFactory(), 1)
+        first = client.session[settings.CART_SESSION_ID]["token"]
+        add(client, ProductFactory(), 1)
+        stored = client.session[settings.CART_SESSION_ID]
+        assert stored["grew_from"] == [first] and stored["token"] != first

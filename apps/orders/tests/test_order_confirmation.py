@@ -31,6 +31,7 @@ from apps.orders.tasks import (
     confirmations_sweep,
     order_created,
 )
+from apps.orders.tests.checkout import place_order
 from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
 from devtools.workers import celery_app_using, closed_port
@@ -165,7 +166,7 @@ class TestOrderConfirmationPublish:
         client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1, "override": "False"})
 
         with django_capture_on_commit_callbacks() as callbacks:
-            client.post(reverse("orders:order_create"), CUSTOMER)
+            place_order(client)
             order = Order.objects.get()
             assert confirmation_tasks(published) == []
             assert order.confirmation_status == ConfirmationStatus.PENDING
@@ -180,7 +181,7 @@ class TestOrderConfirmationPublish:
         client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1, "override": "False"})
 
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            client.post(reverse("orders:order_create"), CUSTOMER)
+            place_order(client)
 
         assert callbacks == []
         assert published == []

@@ -1,28 +1,38 @@
 """Checkout: the form, turning the session cart into an order, and the thank-you page."""
 
 import threading
+import uuid
 from decimal import Decimal
 from functools import partial
-from importlib import import_module
 
 import pytest
 from django.conf import settings
-from django.contrib.messages.middleware import MessageMiddleware
-from django.db import connections
-from django.test import Client, RequestFactory
+from django.contrib.sessions.models import Session
+from django.db import connection, connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects, assertTemplateUsed
 
-from apps.cart.cart import Cart
 from apps.orders import services
+from apps.orders.exceptions import (
+    CartAlreadyOrderedError,
+    CheckoutChangedError,
+    EmptyCartError,
+    OutOfStockError,
+    PriceChanged,
+    Shortage,
+)
 from apps.orders.forms import OrderCreateForm
 from apps.orders.models import Order, OrderItem
+from apps.orders.shown import ShownCheckout, ShownLine
+from apps.orders.tests.checkout import checkout_form, hidden_fields, place_order
 from apps.orders.tests.factories import CUSTOMER
+from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
 
 CREATE_URL = reverse("orders:order_create")
 CART_URL = reverse("cart:cart_detail")
-
 
 
 def add_to_cart(client, product, quantity=1):
@@ -70,20 +80,20 @@ def filled_cart(client, lamp, mug):
 @pytest.mark.django_db
 class TestOrderCreate:
     def test_shopper_is_sent_to_the_thank_you_page_of_the_new_order(self, filled_cart):
-        response = filled_cart.post(CREATE_URL, CUSTOMER)
+        response = place_order(filled_cart)
 
         order = Order.objects.get()
         assertRedirects(response, thank_you_url(order.id))
 
     def test_order_holds_the_six_customer_fields(self, filled_cart):
-        filled_cart.post(CREATE_URL, CUSTOMER)
+        place_order(filled_cart)
 
         order = Order.objects.get()
         assert {field: getattr(order, field) for field in CUSTOMER} == CUSTOMER
         assert order.paid is False
 
     def test_one_item_per_cart_line_at_the_database_price(self, filled_cart, lamp, mug):
-        filled_cart.post(CREATE_URL, CUSTOMER)
+        place_order(filled_cart)
 
         order = Order.objects.get()
         items = {item.product_id: (item.price, item.quantity) for item in order.items.all()}
@@ -92,20 +102,20 @@ class TestOrderCreate:
         assert order.get_total_cost() == Decimal("62.30")
 
     def test_stock_is_taken(self, filled_cart, lamp, mug):
-        filled_cart.post(CREATE_URL, CUSTOMER)
+        place_order(filled_cart)
 
         lamp.refresh_from_db()
         mug.refresh_from_db()
         assert (lamp.stock, mug.stock) == (3, 7)
 
-    def test_cart_is_emptied(self, filled_cart):
-        filled_cart.post(CREATE_URL, CUSTOMER)
+    def test_cart_is_emptied_once_the_thank_you_page_is_shown(self, filled_cart):
+        place_order(filled_cart, follow=True)
 
         assert settings.CART_SESSION_ID not in filled_cart.session
         assertContains(filled_cart.get(CART_URL), '<p class="empty">Your cart is empty.', html=False)
 
     def test_thank_you_page_shows_the_order_number(self, filled_cart):
-        response = filled_cart.post(CREATE_URL, CUSTOMER, follow=True)
+        response = place_order(filled_cart, follow=True)
 
         order = Order.objects.get()
         assertTemplateUsed(response, "orders/order/created.html")
@@ -118,18 +128,30 @@ class TestOrderCreate:
         lamp.price = Decimal("24.00")
         lamp.save()
 
-        client.post(CREATE_URL, CUSTOMER)
+        place_order(client)
 
         item = OrderItem.objects.get()
         assert item.price == Decimal("24.00")
         assert item.order.get_total_cost() == Decimal("48.00")
+
+    def test_stock_is_taken_as_a_difference_never_as_an_absolute_value(self, filled_cart, lamp, mug):
+        fields = {**checkout_form(filled_cart), **CUSTOMER}
+
+        with CaptureQueriesContext(connection) as queries:
+            filled_cart.post(CREATE_URL, fields)
+
+        stock_updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "shop_product"')]
+        assert len(stock_updates) == 2, stock_updates
+        for sql, quantity in zip(stock_updates, (2, 3), strict=True):
+            assert f'SET "stock" = ("shop_product"."stock" - {quantity})' in sql, sql
+            assert f'"shop_product"."stock" >= {quantity}' in sql, sql
 
     def test_last_units_can_be_bought(self, client, lamp):
         lamp.stock = 2
         lamp.save()
         add_to_cart(client, lamp, 2)
 
-        client.post(CREATE_URL, CUSTOMER)
+        place_order(client)
 
         lamp.refresh_from_db()
         assert lamp.stock == 0
@@ -141,7 +163,7 @@ class TestOrderCreateInvalidForm:
     INVALID = {**CUSTOMER, "first_name": "", "email": "not-an-email"}
 
     def test_form_is_shown_again_with_its_errors(self, filled_cart):
-        response = filled_cart.post(CREATE_URL, self.INVALID)
+        response = place_order(filled_cart, self.INVALID)
 
         assert response.status_code == 200
         assertTemplateUsed(response, "orders/order/create.html")
@@ -150,7 +172,7 @@ class TestOrderCreateInvalidForm:
         assertContains(response, "Enter a valid email address.")
 
     def test_no_order_is_placed_and_cart_and_stock_are_kept(self, filled_cart, lamp, mug):
-        filled_cart.post(CREATE_URL, self.INVALID)
+        place_order(filled_cart, self.INVALID)
 
         assert not Order.objects.exists()
         assert cart_items(filled_cart) == {str(lamp.id): 2, str(mug.id): 3}
@@ -163,10 +185,10 @@ class TestOrderCreateInvalidForm:
 class TestOrderCreateShortStock:
     @pytest.fixture
     def response(self, filled_cart, lamp):
-        # Someone else bought most of the lamps after this shopper put two in the cart.
-        lamp.stock = 1
-        lamp.save()
-        return filled_cart.post(CREATE_URL, CUSTOMER)
+        shown = checkout_form(filled_cart)
+        # Someone else bought most of the lamps while this shopper filled in the form.
+        Product.objects.filter(id=lamp.id).update(stock=1)
+        return filled_cart.post(CREATE_URL, {**shown, **CUSTOMER})
 
     def test_form_is_shown_again_with_a_message_naming_the_product(self, response):
         assert response.status_code == 200
@@ -191,10 +213,11 @@ class TestOrderCreateShortStock:
 @pytest.mark.django_db
 class TestOrderCreateUnavailableProduct:
     def test_product_withdrawn_after_adding_is_not_ordered_and_is_named(self, filled_cart, lamp, mug):
+        shown = checkout_form(filled_cart)
         lamp.available = False
         lamp.save()
 
-        response = filled_cart.post(CREATE_URL, CUSTOMER)
+        response = filled_cart.post(CREATE_URL, {**shown, **CUSTOMER})
 
         assert response.status_code == 200
         assert not Order.objects.exists()
@@ -220,50 +243,29 @@ class TestOrderCreateUnavailableProduct:
 
 @pytest.mark.django_db
 class TestOrderCreateDoubleSubmit:
-    def test_second_post_of_the_same_form_places_no_second_order(self, filled_cart, lamp):
-        first = filled_cart.post(CREATE_URL, CUSTOMER)
-        second = filled_cart.post(CREATE_URL, CUSTOMER, follow=True)
+    def test_second_post_of_the_same_form_places_no_second_order_and_shows_the_first(
+        self, filled_cart, lamp
+    ):
+        fields = {**checkout_form(filled_cart), **CUSTOMER}
+        first = filled_cart.post(CREATE_URL, fields)
+        second = filled_cart.post(CREATE_URL, fields, follow=True)
 
         order = Order.objects.get()
-        assertRedirects(first, thank_you_url(order.id))
-        assert second.redirect_chain == [(CART_URL, 302)]
-        assert shown_messages(second) == ["Your cart is empty."]
+        assertRedirects(first, thank_you_url(order.id), fetch_redirect_response=False)
+        assert second.redirect_chain == [(thank_you_url(order.id), 302)]
+        assertContains(second, f'<strong class="order-number">{order.id}</strong>', html=True)
         lamp.refresh_from_db()
         assert lamp.stock == 3
 
+    def test_a_later_post_after_the_thank_you_page_finds_the_cart_empty(self, filled_cart):
+        fields = {**checkout_form(filled_cart), **CUSTOMER}
+        filled_cart.post(CREATE_URL, fields, follow=True)
 
-def _request_over_session(session_key):
-    """A checkout request that loads the session `session_key` into its own SessionStore, as a
-    second worker handling the same browser's request would."""
-    request = RequestFactory().post(CREATE_URL, CUSTOMER)
-    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    MessageMiddleware(lambda r: None).process_request(request)
-    return request
+        again = filled_cart.post(CREATE_URL, fields, follow=True)
 
-
-@pytest.mark.django_db
-class TestOrderCreateConcurrentSubmit:
-    """The same cart submitted twice at once (a double click served by two workers): both
-    requests read the session before either saved the emptied cart."""
-
-    def test_same_cart_makes_one_order_and_takes_stock_once(self, filled_cart, lamp, mug):
-        session_key = filled_cart.session.session_key
-        first_cart = Cart(_request_over_session(session_key))
-        second_cart = Cart(_request_over_session(session_key))
-        assert first_cart.token is not None
-        assert first_cart.token == second_cart.token
-        customer = services.Customer(**CUSTOMER)
-
-        first = services.order_create(cart=first_cart, customer=customer)
-        second = services.order_create(cart=second_cart, customer=customer)
-
-        assert second == first
+        assert again.redirect_chain == [(CART_URL, 302)]
+        assert shown_messages(again) == ["Your cart is empty."]
         assert Order.objects.count() == 1
-        assert OrderItem.objects.count() == 2
-        lamp.refresh_from_db()
-        mug.refresh_from_db()
-        assert (lamp.stock, mug.stock) == (3, 7)
-        assert first_cart.quantities() == {} and second_cart.quantities() == {}
 
 
 def _at_once(*calls):
@@ -301,9 +303,9 @@ class TestOrderCreateConcurrentOnPostgres:
         add_to_cart(alice, lamp)
         add_to_cart(bob, lamp)
 
-        responses = _at_once(
-            partial(alice.post, CREATE_URL, CUSTOMER), partial(bob.post, CREATE_URL, CUSTOMER)
-        )
+        posts = [partial(s.post, CREATE_URL, {**checkout_form(s), **CUSTOMER}) for s in (alice, bob)]
+
+        responses = _at_once(*posts)
 
         assert sorted(r.status_code for r in responses) == [200, 302], responses
         assert Order.objects.count() == 1
@@ -313,22 +315,25 @@ class TestOrderCreateConcurrentOnPostgres:
         assertContains(refused, "Not enough stock for Desk lamp (only 0 left, you asked for 1).")
 
     def test_same_cart_submitted_twice_at_once_makes_one_order(self, client):
+        """A double click served by two workers: two requests of one session post the same form
+        at the same moment; both load the session before either has finished."""
         lamp = ProductFactory(stock=5)
         add_to_cart(client, lamp, 2)
-        session_key = client.session.session_key
-        # Both carts read the session here, before either checkout empties it.
-        carts = [Cart(_request_over_session(session_key)) for _ in range(2)]
-        customer = services.Customer(**CUSTOMER)
+        fields = {**checkout_form(client), **CUSTOMER}
+        second_worker = Client()
+        second_worker.cookies[settings.SESSION_COOKIE_NAME] = client.session.session_key
 
-        results = _at_once(
-            *(partial(services.order_create, cart=cart, customer=customer) for cart in carts)
+        responses = _at_once(
+            partial(client.post, CREATE_URL, fields), partial(second_worker.post, CREATE_URL, fields)
         )
 
-        assert all(isinstance(result, Order) for result in results), results
-        assert results[0].id == results[1].id
-        assert Order.objects.count() == 1
+        assert [getattr(r, "status_code", r) for r in responses] == [302, 302], responses
+        order = Order.objects.get()
+        assert {r["Location"] for r in responses} == {thank_you_url(order.id)}
+        assert order.items.get().quantity == 2
         lamp.refresh_from_db()
         assert lamp.stock == 3
+        assert client.get(thank_you_url(order.id)).status_code == 200
 
 
 @pytest.mark.django_db
@@ -346,12 +351,12 @@ class TestOrderCreateEmptyCart:
         assert shown_messages(response) == ["Your cart is empty."]
         assert not Order.objects.exists()
 
-    def test_service_refuses_an_empty_cart(self, client):
-        client.get(CART_URL)  # gives the client a session
-        cart = Cart(_request_over_session(client.session.session_key))
-
-        with pytest.raises(services.EmptyCartError):
-            services.order_create(cart=cart, customer=services.Customer(**CUSTOMER))
+    def test_service_refuses_an_empty_cart(self, db):
+        with pytest.raises(EmptyCartError):
+            services.order_create(
+                quantities={}, cart_token=None, customer=services.Customer(**CUSTOMER),
+                shown=ShownCheckout(lines=()),
+            )
         assert not Order.objects.exists()
 
 
@@ -376,7 +381,7 @@ class TestCheckoutPage:
 class TestOrderCreated:
     @pytest.fixture
     def order(self, filled_cart):
-        filled_cart.post(CREATE_URL, CUSTOMER)
+        place_order(filled_cart)
         return Order.objects.get()
 
     def test_session_that_placed_the_order_sees_it(self, filled_cart, order):
@@ -395,3 +400,236 @@ class TestOrderCreated:
         response = filled_cart.get(thank_you_url(order.id + 1000))
 
         assert response.status_code == 404
+
+
+# What the page showed --------------------------------------------------------------------------
+
+
+def non_field_errors(response) -> list[str]:
+    return list(response.context["form"].non_field_errors())
+
+
+@pytest.mark.django_db
+class TestOrderCreateStalePage:
+    """Between showing /orders/create/ and submitting it, the order must not change under the
+    shopper: a mismatch places nothing and says what changed."""
+
+    def test_line_added_in_another_tab_places_no_order_and_names_it(self, filled_cart):
+        shown = checkout_form(filled_cart)
+        chair = ProductFactory(name="Chair", price=Decimal("40.00"), stock=3)
+        add_to_cart(filled_cart, chair, 1)  # the other tab
+
+        response = filled_cart.post(CREATE_URL, {**shown, **CUSTOMER})
+
+        assert response.status_code == 200
+        assert not Order.objects.exists()
+        assert non_field_errors(response) == [
+            "Your order changed after this page was shown, so it was not placed: new line 1 × Chair. "
+            "Please check it below and place it again."
+        ]
+        chair.refresh_from_db()
+        assert chair.stock == 3
+
+    def test_price_raised_by_staff_places_no_order_and_says_old_and_new_price(self, filled_cart, lamp):
+        shown = checkout_form(filled_cart)
+        Product.objects.filter(id=lamp.id).update(price=Decimal("24.00"))
+
+        response = filled_cart.post(CREATE_URL, {**shown, **CUSTOMER})
+
+        assert response.status_code == 200
+        assert not Order.objects.exists()
+        assert non_field_errors(response) == [
+            "Your order changed after this page was shown, so it was not placed: "
+            "price of Desk lamp now $24.00 instead of $19.90. Please check it below and place it again."
+        ]
+        assertContains(response, "2 × Desk lamp <span>$48.00</span>", html=False)
+
+    def test_quantity_changed_and_line_removed_are_named(self, filled_cart, lamp, mug):
+        shown = checkout_form(filled_cart)
+        add_to_cart(filled_cart, lamp, 1)
+        filled_cart.post(reverse("cart:cart_remove", args=[mug.id]))
+
+        response = filled_cart.post(CREATE_URL, {**shown, **CUSTOMER})
+
+        assert not Order.objects.exists()
+        assert non_field_errors(response) == [
+            "Your order changed after this page was shown, so it was not placed: "
+            "Desk lamp now 3 instead of 2; Mug no longer in your cart. "
+            "Please check it below and place it again."
+        ]
+
+    def test_the_page_shown_again_can_be_placed_at_what_it_shows(self, filled_cart, lamp):
+        shown = checkout_form(filled_cart)
+        Product.objects.filter(id=lamp.id).update(price=Decimal("24.00"))
+        again = filled_cart.post(CREATE_URL, {**shown, **CUSTOMER})
+
+        response = filled_cart.post(CREATE_URL, {**hidden_fields(again), **CUSTOMER})
+
+        order = Order.objects.get()
+        assertRedirects(response, thank_you_url(order.id), fetch_redirect_response=False)
+        assert order.get_total_cost() == Decimal("70.50")
+
+    @pytest.mark.parametrize("value", [None, "", "garbage", "W1sxLDIsIjE5LjkwIl1d:1tAmpered:sig"])
+    def test_missing_or_tampered_page_record_is_a_clear_message_not_a_500(self, filled_cart, value):
+        shown = checkout_form(filled_cart)
+        shown.pop("shown", None)
+        if value is not None:
+            shown["shown"] = value
+
+        response = filled_cart.post(CREATE_URL, {**shown, **CUSTOMER})
+
+        assert response.status_code == 200
+        assert not Order.objects.exists()
+        assert non_field_errors(response) == [
+            "This page did not say what you were ordering (it may be out of date), so the order was "
+            "not placed. Please check it below and place it again."
+        ]
+
+
+# A cart change racing a checkout in the same session ------------------------------------------
+
+
+
+def _run_on_session_as_loaded(session_key: str, loaded: str, request):
+    """Run `request` on the session as it was `loaded` by both racing requests; return its response
+    and what it wrote to the session store (None when it wrote nothing new)."""
+    Session.objects.filter(session_key=session_key).update(session_data=loaded)
+    response = request()
+    written = Session.objects.get(session_key=session_key).session_data
+    return response, (None if written == loaded else written)
+
+
+@pytest.mark.django_db
+class TestOrderCreateRacingCartChange:
+    """Two tabs of one session: a checkout and a cart change both load the session before either
+    saves it. The database session backend writes a session whole, so whichever request saves last
+    decides what the session holds; both save orders are replayed exactly."""
+
+    @pytest.mark.parametrize("saves_last", ["checkout", "cart change"])
+    @pytest.mark.parametrize(
+        ("cart_change", "cart_after", "ordered"),
+        [
+            ("add a mug", {"Mug": 1}, [("Desk lamp", 2), ("Mug", 1)]),
+            ("remove the lamp", {}, [("Desk lamp", 2)]),
+        ],
+    )
+    def test_no_line_lost_no_second_order_and_the_thank_you_page_shows(
+        self, client, lamp, mug, saves_last, cart_change, cart_after, ordered
+    ):
+        add_to_cart(client, lamp, 2)
+        fields = {**checkout_form(client), **CUSTOMER}
+        session_key = client.session.session_key
+        other_tab = Client()
+        other_tab.cookies[settings.SESSION_COOKIE_NAME] = session_key
+        if cart_change == "add a mug":
+            change = partial(other_tab.post, reverse("cart:cart_add", args=[mug.id]), {"quantity": 1})
+        else:
+            change = partial(other_tab.post, reverse("cart:cart_remove", args=[lamp.id]))
+        loaded = Session.objects.get(session_key=session_key).session_data
+
+        checkout, checkout_wrote = _run_on_session_as_loaded(
+            session_key, loaded, partial(client.post, CREATE_URL, fields)
+        )
+        _, cart_change_wrote = _run_on_session_as_loaded(session_key, loaded, change)
+        saves = [cart_change_wrote, checkout_wrote] if saves_last == "checkout" else [
+            checkout_wrote, cart_change_wrote]
+        written = [data for data in saves if data is not None]
+        Session.objects.filter(session_key=session_key).update(session_data=(written or [loaded])[-1])
+
+        assert checkout.status_code == 302
+        thank_you = client.get(checkout["Location"])
+        in_cart = {line.product.name: line.quantity for line in client.get(CART_URL).context["cart"]}
+        if in_cart:
+            place_order(client)
+        goods = sorted((item.product.name, item.quantity) for item in OrderItem.objects.all())
+        assert {"thank-you page": thank_you.status_code, "cart after": in_cart, "ordered": goods} == {
+            "thank-you page": 200, "cart after": cart_after, "ordered": ordered,
+        }
+
+
+@pytest.mark.django_db
+class TestOrderCreateService:
+    """The service over plain values: no request, no session; its errors carry their data."""
+
+    def shown(self, *products_and_quantities) -> ShownCheckout:
+        return ShownCheckout(tuple(
+            ShownLine(p.id, p.name, quantity, p.price) for p, quantity in products_and_quantities
+        ))
+
+    def test_places_the_order_from_plain_values(self, lamp):
+        token = uuid.uuid4()
+        order = services.order_create(
+            quantities={lamp.id: 2}, cart_token=token, customer=services.Customer(**CUSTOMER),
+            shown=self.shown((lamp, 2)),
+        )
+        assert order.cart_token == token
+        assert [(i.product_id, i.quantity, i.price) for i in order.items.all()] == [(lamp.id, 2, lamp.price)]
+
+    def test_short_stock_says_what_is_available_and_what_was_wanted(self, lamp):
+        with pytest.raises(OutOfStockError) as raised:
+            services.order_create(
+                quantities={lamp.id: 9}, cart_token=uuid.uuid4(), customer=services.Customer(**CUSTOMER),
+                shown=self.shown((lamp, 9)),
+            )
+        assert raised.value.shortages == [Shortage(lamp.id, "Desk lamp", available=5, wanted=9)]
+
+    def test_a_changed_price_is_reported_with_both_prices(self, lamp, mug):
+        shown = self.shown((lamp, 1), (mug, 1))
+        Product.objects.filter(id=mug.id).update(price=Decimal("8.00"))
+        with pytest.raises(CheckoutChangedError) as raised:
+            services.order_create(
+                quantities={lamp.id: 1, mug.id: 1}, cart_token=uuid.uuid4(),
+                customer=services.Customer(**CUSTOMER), shown=shown,
+            )
+        raised_price = PriceChanged(mug.id, "Mug", shown=Decimal("7.50"), now=Decimal("8.00"))
+        assert raised.value.changes == [raised_price]
+        assert not Order.objects.exists()
+
+    def test_an_earlier_state_of_the_cart_ordered_meanwhile_refuses_this_one(self, lamp):
+        earlier = uuid.uuid4()
+        first = services.order_create(
+            quantities={lamp.id: 1}, cart_token=earlier, customer=services.Customer(**CUSTOMER),
+            shown=self.shown((lamp, 1)),
+        )
+        with pytest.raises(CartAlreadyOrderedError) as raised:
+            services.order_create(
+                quantities={lamp.id: 2}, cart_token=uuid.uuid4(), earlier_cart_tokens=[earlier],
+                customer=services.Customer(**CUSTOMER), shown=self.shown((lamp, 2)),
+            )
+        assert (raised.value.order_id, raised.value.cart_token) == (first.id, earlier)
+        assert Order.objects.count() == 1
+
+    def test_a_successful_checkout_writes_nothing_to_the_session(self, filled_cart):
+        fields = {**checkout_form(filled_cart), **CUSTOMER}
+        before = Session.objects.get(session_key=filled_cart.session.session_key).session_data
+
+        assert filled_cart.post(CREATE_URL, fields).status_code == 302
+
+        assert Session.objects.get(session_key=filled_cart.session.session_key).session_data == before
+
+
+@pytest.mark.django_db
+class TestCheckoutPageAfterAnOrder:
+    def test_a_cart_whose_thank_you_page_never_showed_leads_to_it(self, filled_cart):
+        response = place_order(filled_cart)  # the redirect is never followed
+        order = Order.objects.get()
+
+        again = filled_cart.get(CREATE_URL)
+
+        assertRedirects(again, thank_you_url(order.id))
+        assert settings.CART_SESSION_ID not in filled_cart.session
+        assert response["Location"] == thank_you_url(order.id)
+
+    def test_ordered_units_leave_the_cart_and_a_line_added_meanwhile_stays_with_a_notice(
+        self, filled_cart, lamp, mug
+    ):
+        place_order(filled_cart)
+        order = Order.objects.get()
+        add_to_cart(filled_cart, lamp, 1)  # another tab, before the thank-you page
+
+        page = filled_cart.get(CREATE_URL)
+
+        assert [(line.product.name, line.quantity) for line in page.context["cart"]] == [("Desk lamp", 1)]
+        assert shown_messages(page) == [
+            f"Your order {order.id} already holds part of what your cart held; those units left your cart."
+        ]

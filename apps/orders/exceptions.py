@@ -1,0 +1,133 @@
+"""Why a checkout placed no order: typed errors that carry what the view needs to say so.
+
+Each error's str() is a sentence for the shopper; its attributes are the data behind it (ids,
+names, quantities, prices), for views and tests that need more than the sentence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+_TRY_AGAIN = "Please check it below and place it again."
+
+
+class CheckoutError(Exception):
+    """Checkout cannot go ahead; nothing was written."""
+
+
+class EmptyCartError(CheckoutError):
+    def __init__(self):
+        super().__init__("Your cart is empty.")
+
+
+@dataclass(frozen=True)
+class UnavailableProduct:
+    product_id: int
+    name: str | None  # None: the product no longer exists
+
+
+class ProductsUnavailableError(CheckoutError):
+    def __init__(self, products: list[UnavailableProduct]):
+        self.products = products
+        names = [product.name for product in products if product.name]
+        listed = ", ".join(names) if names else "A product in your cart"
+        super().__init__(f"{listed} can no longer be bought. Please review your cart.")
+
+
+@dataclass(frozen=True)
+class Shortage:
+    product_id: int
+    name: str
+    available: int
+    wanted: int
+
+
+class OutOfStockError(CheckoutError):
+    def __init__(self, shortages: list[Shortage]):
+        self.shortages = shortages
+        parts = [f"{s.name} (only {s.available} left, you asked for {s.wanted})" for s in shortages]
+        super().__init__("Not enough stock for " + "; ".join(parts) + ".")
+
+
+# What changed between showing the checkout page and submitting it.
+
+
+@dataclass(frozen=True)
+class LineAdded:
+    product_id: int
+    name: str
+    quantity: int
+
+    def __str__(self):
+        return f"new line {self.quantity} × {self.name}"
+
+
+@dataclass(frozen=True)
+class LineRemoved:
+    product_id: int
+    name: str
+
+    def __str__(self):
+        return f"{self.name} no longer in your cart"
+
+
+@dataclass(frozen=True)
+class QuantityChanged:
+    product_id: int
+    name: str
+    shown: int
+    now: int
+
+    def __str__(self):
+        return f"{self.name} now {self.now} instead of {self.shown}"
+
+
+@dataclass(frozen=True)
+class PriceChanged:
+    product_id: int
+    name: str
+    shown: Decimal
+    now: Decimal
+
+    def __str__(self):
+        return f"price of {self.name} now ${self.now} instead of ${self.shown}"
+
+
+Change = LineAdded | LineRemoved | QuantityChanged | PriceChanged
+
+
+class CheckoutChangedError(CheckoutError):
+    """The cart or a price differs from what the checkout page showed."""
+
+    def __init__(self, changes: list[Change]):
+        self.changes = changes
+        listed = "; ".join(str(change) for change in changes)
+        super().__init__(
+            f"Your order changed after this page was shown, so it was not placed: {listed}. {_TRY_AGAIN}"
+        )
+
+
+class CartAlreadyOrderedError(CheckoutError):
+    """An earlier state of this cart (another tab, a request racing this one) became an order
+    meanwhile: ordering this state too would sell the same goods twice."""
+
+    def __init__(self, order_id: int, cart_token: uuid.UUID):
+        self.order_id = order_id
+        self.cart_token = cart_token
+        super().__init__(
+            f"Part of your cart was ordered meanwhile (order {order_id}), so this order was not "
+            f"placed. {_TRY_AGAIN}"
+        )
+
+
+class CheckoutBusyError(CheckoutError):
+    """Every attempt lost a lock race (deadlock or serialization failure) to other writers."""
+
+    def __init__(self, attempts: int):
+        self.attempts = attempts
+        super().__init__(
+            "The shop was too busy to place your order just now. Nothing was ordered and your cart "
+            "is kept: please place it again."
+        )
