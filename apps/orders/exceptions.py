@@ -1,4 +1,4 @@
-"""Why a checkout placed no order: typed errors that carry what the view needs to say so.
+"""The orders app's typed errors: why a checkout placed no order, and where a confirmation stands.
 
 Each error's str() is a sentence for the shopper; its attributes are the data behind it (ids,
 names, quantities, prices), for views and tests that need more than the sentence.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 _TRY_AGAIN = "Please check it below and place it again."
@@ -131,3 +132,24 @@ class CheckoutBusyError(CheckoutError):
             "The shop was too busy to place your order just now. Nothing was ordered and your cart "
             "is kept: please place it again."
         )
+
+
+# Confirmation e-mail -----------------------------------------------------------------------
+
+
+class ConfirmationNotSentError(Exception):
+    """Sending failed in a way worth retrying; the claim was released for the retry."""
+
+
+class ConfirmationClaimedError(Exception):
+    """Another worker's claim on the order is live; it can be judged once its lease ends."""
+
+    def __init__(self, *, order_id: int, lease_ends_at: datetime):
+        self.order_id = order_id
+        self.lease_ends_at = lease_ends_at
+        super().__init__(f"order {order_id}: claimed by another worker until {lease_ends_at.isoformat()}")
+
+
+class ConfirmationGivenUpError(Exception):
+    """The order's confirmation failed for good. Its message keeps failing, so that the queue's
+    dead-letter policy takes it (a message that succeeded would just be deleted)."""

@@ -15,12 +15,16 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from apps.orders import selectors
 from apps.orders.emails import order_confirmation_message
 from apps.orders.exceptions import (
     CartAlreadyOrderedError,
     Change,
     CheckoutBusyError,
     CheckoutChangedError,
+    ConfirmationClaimedError,
+    ConfirmationGivenUpError,
+    ConfirmationNotSentError,
     EmptyCartError,
     LineAdded,
     LineRemoved,
@@ -206,24 +210,6 @@ def confirmation_claim_lease() -> timedelta:
     return timedelta(seconds=settings.SHOP_CONFIRMATION_LEASE_SECONDS)
 
 
-class ConfirmationNotSentError(Exception):
-    """Sending failed in a way worth retrying; the claim was released for the retry."""
-
-
-class ConfirmationClaimedError(Exception):
-    """Another worker's claim on the order is live; it can be judged once its lease ends."""
-
-    def __init__(self, *, order_id: int, lease_ends_at: datetime):
-        self.order_id = order_id
-        self.lease_ends_at = lease_ends_at
-        super().__init__(f"order {order_id}: claimed by another worker until {lease_ends_at.isoformat()}")
-
-
-class ConfirmationGivenUpError(Exception):
-    """The order's confirmation failed for good. Its message keeps failing, so that the queue's
-    dead-letter policy takes it (a message that succeeded would just be deleted)."""
-
-
 def _claimable(now: datetime) -> Q:
     """Confirmations a worker may claim at `now`: not sent, not given up, no live claim."""
     return Q(confirmation_status__in=[ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED]) | Q(
@@ -279,7 +265,7 @@ def order_confirmation_send(*, order_id: int) -> bool:
     if not claimed:
         _not_claimed(order_id)
         return False
-    order = Order.objects.prefetch_related("items__product").get(id=order_id)
+    order = selectors.order_with_items(order_id=order_id)
     message = order_confirmation_message(order=order)
     mail_connection = get_connection()
     try:

@@ -3,7 +3,7 @@
 import logging
 from datetime import timedelta
 
-from apps.orders import services
+from apps.orders import exceptions, services
 from shop_project.celery import app
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def order_created(self, order_id):
     """
     try:
         services.order_confirmation_send(order_id=order_id)
-    except services.ConfirmationClaimedError as claimed:
+    except exceptions.ConfirmationClaimedError as claimed:
         # The worker holding the claim may be dead, and this delivery the only one left for the
         # order: not acknowledged and forgotten, but handed on to the end of the lease, routed
         # like a retry and keeping this delivery's retry count (waiting is not a failed send).
@@ -34,7 +34,7 @@ def order_created(self, order_id):
             retries=self.request.retries,
         ).apply_async(confirm_timeout=services.PUBLISH_CONFIRM_TIMEOUT_SECONDS)
         logger.info("%s; handed on to %s", claimed, claimed.lease_ends_at + CLAIM_JUDGED_AFTER)
-    except services.ConfirmationNotSentError as error:
+    except exceptions.ConfirmationNotSentError as error:
         if self.request.retries >= self.max_retries:
             services.order_confirmation_give_up(order_id=order_id, error=str(error))
             raise

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from pytest_django.asserts import assertInHTML
 
-from apps.orders import services
+from apps.orders import exceptions, services
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import (
     CONFIRMATION_FIRST_RETRY_SECONDS,
@@ -236,7 +236,7 @@ class TestOrderConfirmationSend:
             confirmation_status=ConfirmationStatus.SENDING, confirmation_claimed_at=claimed_at
         )
 
-        with pytest.raises(services.ConfirmationClaimedError) as claimed:
+        with pytest.raises(exceptions.ConfirmationClaimedError) as claimed:
             services.order_confirmation_send(order_id=order.id)
 
         assert claimed.value.lease_ends_at == claimed_at + services.confirmation_claim_lease()
@@ -262,7 +262,7 @@ class TestOrderConfirmationSend:
     def test_failing_mail_server_releases_the_claim_and_records_the_error(
         self, order, unreachable_mail_server
     ):
-        with pytest.raises(services.ConfirmationNotSentError, match="mail server unreachable"):
+        with pytest.raises(exceptions.ConfirmationNotSentError, match="mail server unreachable"):
             services.order_confirmation_send(order_id=order.id)
 
         order.refresh_from_db()
@@ -273,7 +273,7 @@ class TestOrderConfirmationSend:
 
     def test_released_claim_is_sent_by_the_next_attempt(self, order, settings, mailoutbox):
         settings.EMAIL_BACKEND = UNREACHABLE_MAIL_SERVER
-        with pytest.raises(services.ConfirmationNotSentError):
+        with pytest.raises(exceptions.ConfirmationNotSentError):
             services.order_confirmation_send(order_id=order.id)
         settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -287,7 +287,7 @@ class TestOrderConfirmationSend:
         # Failing (not returning) is what leads SQS to move the message to the dead-letter queue.
         Order.objects.filter(id=order.id).update(confirmation_status=ConfirmationStatus.FAILED)
 
-        with pytest.raises(services.ConfirmationGivenUpError):
+        with pytest.raises(exceptions.ConfirmationGivenUpError):
             services.order_confirmation_send(order_id=order.id)
 
         assert mailoutbox == []
@@ -387,7 +387,7 @@ class TestOrderCreatedTask:
     def test_gives_up_after_the_last_retry_and_marks_the_order_failed(
         self, order, unreachable_mail_server, published
     ):
-        with pytest.raises(services.ConfirmationNotSentError):
+        with pytest.raises(exceptions.ConfirmationNotSentError):
             run_as_worker_delivery(order.id, retries=CONFIRMATION_MAX_RETRIES)
 
         assert published == []
@@ -412,7 +412,7 @@ class TestOrderCreatedTask:
     ):
         Order.objects.filter(id=order.id).update(confirmation_status=ConfirmationStatus.FAILED)
 
-        with pytest.raises(services.ConfirmationGivenUpError):
+        with pytest.raises(exceptions.ConfirmationGivenUpError):
             run_as_worker_delivery(order.id, retries=0)
 
         assert mailoutbox == []
