@@ -76,6 +76,7 @@ def container(package_dir, lambda_runtime, aws):
         DJANGO_DEFAULT_FROM_EMAIL=f"My Shop <{FROM_ADDRESS}>",
         CELERY_BROKER_URL="sqs://",
         CELERY_SQS_QUEUE_URL=aws["queue"].url,
+        DJANGO_STORAGE="s3",
         DJANGO_STATIC_BUCKET=aws["buckets"]["static"],
         DJANGO_MEDIA_BUCKET=aws["buckets"]["media"],
     )
