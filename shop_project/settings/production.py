@@ -98,7 +98,7 @@ else:
     _set = [name for name in BUCKET_VARIABLES if env(name, default="")]
     if _set:
         raise ImproperlyConfigured(f"DJANGO_STORAGE=local does not use {' and '.join(_set)}: unset "
-                                   "it, or set DJANGO_STORAGE=s3")
+                                   f"{'them' if len(_set) > 1 else 'it'}, or set DJANGO_STORAGE=s3")
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
