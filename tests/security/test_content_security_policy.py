@@ -184,3 +184,20 @@ def test_error_pages_carry_the_policy_too():
 
     assert response.status_code == 404
     assert parse_policy(response["Content-Security-Policy"]) == EXPECTED_POLICY
+
+
+@pytest.mark.parametrize(("debug", "header"), [
+    ("True", "Content-Security-Policy-Report-Only"), ("False", "Content-Security-Policy"),
+])
+def test_make_run_reports_the_policy_under_debug_and_enforces_it_otherwise(debug, header):
+    """Django's debug pages carry inline styles and scripts; under DEBUG the policy is reported."""
+    from tests.test_production_settings import run_python
+
+    script = ("import django; django.setup(); from django.test import Client; "
+              "r = Client(HTTP_HOST='127.0.0.1').get('/healthz/'); "
+              "print(sorted(h for h in r.headers if h.startswith('Content-Security')))")
+    result = run_python(["-c", script], {"DJANGO_SETTINGS_MODULE": "shop_project.settings.local",
+                                          "DJANGO_DEBUG": debug})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str([header])
