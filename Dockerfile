@@ -27,8 +27,9 @@ COPY . .
 # WhiteNoise serves what collectstatic writes (hashed names, compressed) from the image. The
 # production settings insist on these variables at import; the values are placeholders for
 # this one command, which opens no database and no broker; the image's environment keeps none.
-RUN DJANGO_SECRET_KEY=build-time-placeholder-not-a-secret \
+RUN DJANGO_SECRET_KEY=build-time-placeholder-not-a-secret-only-for-collectstatic \
     DJANGO_ALLOWED_HOSTS=localhost \
+    DJANGO_STORAGE=local \
     DATABASE_URL=sqlite:////tmp/collectstatic-opens-no-database.sqlite3 \
     CELERY_BROKER_URL=memory:// \
     python manage.py collectstatic --no-input

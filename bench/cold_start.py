@@ -109,6 +109,7 @@ def shop_environment(server, work: Path) -> dict[str, str]:
         DJANGO_ALLOWED_HOSTS=".execute-api.eu-west-1.amazonaws.com",
         CELERY_BROKER_URL="sqs://",
         CELERY_SQS_QUEUE_URL=f"{server.endpoint_url}/123456789012/bench-tasks",
+        DJANGO_STORAGE="s3",
         DJANGO_STATIC_BUCKET="bench-static",
         DJANGO_MEDIA_BUCKET="bench-media",
     )

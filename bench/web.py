@@ -327,6 +327,7 @@ def bench_env(work: Path, database: str) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join([str(work / "settings"), str(ROOT)]),
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "DJANGO_SECRET_KEY": "bench-" * 10,
+        "DJANGO_STORAGE": "local",
         "DATABASE_URL": db_url(database),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "DJANGO_SECURE_SSL_REDIRECT": "False",

@@ -16,5 +16,11 @@ def secrets_into_environment(secret_id: str) -> None:
     import boto3  # Only on Lambda: a process without a secret pays nothing for boto3.
 
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
-    for name, value in json.loads(secret["SecretString"]).items():
-        os.environ.setdefault(name, str(value))
+    copy_into_environment(json.loads(secret["SecretString"]))
+
+
+def copy_into_environment(values: dict) -> None:
+    """Set each variable that is unset; one set to the empty string counts as unset, as in the settings."""
+    for name, value in values.items():
+        if not os.environ.get(name):
+            os.environ[name] = str(value)

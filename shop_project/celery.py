@@ -3,6 +3,7 @@
 import math
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 from celery import Celery
 from celery.signals import before_task_publish
@@ -19,6 +20,23 @@ os.environ.setdefault(
 app = Celery("shop_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def make_filesystem_broker_folders(*, source, **_):
+    """The embedded broker's folders (`make run`), made before anything publishes or consumes.
+
+    kombu's filesystem transport does not create them, and the web process may publish before
+    a worker has started. Celery reads its configuration once, lazily: on the first publish in
+    the web process, at start in a worker; the settings themselves make no folder.
+    """
+    if not str(source.broker_url).startswith("filesystem://"):
+        return
+    options = source.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
 
 # SQS holds a message back for at most 15 minutes; a longer countdown is held again by the
 # worker Lambda when the message arrives early.

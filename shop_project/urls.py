@@ -7,6 +7,12 @@ from django.views.static import serve
 
 from shop_project.views import healthz
 
+# Error pages that never read the request body (shop_project/views.py says why).
+handler400 = "shop_project.views.bad_request"
+handler403 = "shop_project.views.permission_denied"
+handler404 = "shop_project.views.page_not_found"
+handler500 = "shop_project.views.server_error"
+
 urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),

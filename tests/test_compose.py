@@ -70,6 +70,8 @@ STACK_ENVIRONMENT = {
     "DJANGO_SECURE_SSL_REDIRECT": "False",
     "DJANGO_SECURE_COOKIES": "False",
     "DJANGO_SECURE_HSTS_SECONDS": "0",
+    # No buckets: WhiteNoise and the media volume, chosen explicitly.
+    "DJANGO_STORAGE": "local",
 }
 # Importing Django and Celery and connecting, on a slow CI machine.
 START_SECONDS = 30

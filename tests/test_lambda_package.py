@@ -13,6 +13,7 @@ import uuid
 
 import boto3
 import pytest
+from django.core.management.utils import get_random_secret_key
 from django.db import connection
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
@@ -63,7 +64,8 @@ def aws(moto_sqs_server):
         boto3.client("ses").verify_email_identity(EmailAddress=FROM_ADDRESS)
         secret = boto3.client("secretsmanager").create_secret(
             Name=f"myshop-dev-app-{suffix}",
-            SecretString=json.dumps({"DJANGO_SECRET_KEY": "k" * 50, "DATABASE_URL": worker_database_url()}),
+            SecretString=json.dumps({"DJANGO_SECRET_KEY": get_random_secret_key(),
+                                     "DATABASE_URL": worker_database_url()}),
         )
         yield {"server": moto_sqs_server, "queue": queue, "buckets": buckets, "secret_arn": secret["ARN"]}
 
@@ -77,6 +79,7 @@ def container(package_dir, lambda_runtime, aws):
         DJANGO_DEFAULT_FROM_EMAIL=f"My Shop <{FROM_ADDRESS}>",
         CELERY_BROKER_URL="sqs://",
         CELERY_SQS_QUEUE_URL=aws["queue"].url,
+        DJANGO_STORAGE="s3",
         DJANGO_STATIC_BUCKET=aws["buckets"]["static"],
         DJANGO_MEDIA_BUCKET=aws["buckets"]["media"],
     )

@@ -1,15 +1,47 @@
 """Settings shared by every environment; the other modules import this and override."""
 
+import os
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-# The one reader of the environment. Values that differ between environments come from here.
-env = environ.Env()
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-never-used-in-production")
+class SetVariables(Mapping):
+    """os.environ without the variables set to the empty string.
+
+    `NAME=` in an env file, a compose file or a Lambda's configuration means "not set" to the
+    person who wrote it; read as "" it would override the default with an empty value (an
+    empty DJANGO_STATIC_DOMAIN used to make every S3 URL cost a boto3 client).
+    """
+
+    def __getitem__(self, name: str) -> str:
+        value = os.environ[name]
+        if value == "":
+            raise KeyError(name)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, value in os.environ.items() if value != "")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class Env(environ.Env):
+    """django-environ's reader, for which a variable set to the empty string is unset."""
+
+    ENVIRON = SetVariables()
+
+
+# The one reader of the environment. Values that differ between environments come from here.
+# No SECRET_KEY here: local and test have one of their own, production insists on the variable.
+env = Env()
+
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
@@ -20,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "apps.shop",
     "apps.cart",
     "apps.orders",
@@ -27,12 +60,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything reads request.POST (the CSRF check does): a body Django refuses is a 400.
+    "shop_project.middleware.UnreadableBodyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shop_project.urls"
@@ -66,6 +104,54 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         transaction_mode="IMMEDIATE", timeout=20, init_command="PRAGMA journal_mode=WAL;"
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Admin logins are throttled (django-axes): 10 failures in a row for one username from one
+# address lock that pair out for 15 minutes, even with the right password; the same user from
+# another address, and other users, can still log in. A success clears the count. The address
+# is REMOTE_ADDR, which Zappa sets from API Gateway's sourceIp and gunicorn from the socket;
+# X-Forwarded-For is not read, since a client can write anything there. Staff unlock a pair
+# early by deleting its "access attempt" in the admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+
+def content_security_policy(*, static_origin: str, media_origin: str) -> dict:
+    """The Content-Security-Policy (django-csp): what the shop's and the admin's pages load.
+
+    The pages load the shop's stylesheet and images and the admin's stylesheets, scripts and
+    icons from STATIC_URL, product images from MEDIA_URL, and submit forms to the shop itself.
+    No page has an inline script, inline style or event-handler attribute, and none may be
+    framed. The admin's scripts fetch from the same origin (autocomplete). Everything else is
+    refused. Stripe.js (STRIPE_JS_URL) adds its origin to STRIPE_JS_SOURCES below.
+    """
+    static, media = dict.fromkeys([SELF, static_origin]), dict.fromkeys([SELF, static_origin, media_origin])
+    return {
+        "DIRECTIVES": {
+            "default-src": [NONE],
+            "script-src": [*static, *STRIPE_JS_SOURCES["script-src"]],
+            "style-src": [*static],
+            "img-src": [*media],
+            "connect-src": [SELF, *STRIPE_JS_SOURCES["connect-src"]],
+            "frame-src": [*STRIPE_JS_SOURCES["frame-src"]] or [NONE],
+            "form-action": [SELF],
+            "base-uri": [NONE],
+            "frame-ancestors": [NONE],
+        },
+    }
+
+
+# The place for Stripe.js when payments land: its script, the frames of its card element and
+# the API it calls (e.g. "https://js.stripe.com" in script-src and frame-src).
+STRIPE_JS_SOURCES: dict[str, list[str]] = {"script-src": [], "frame-src": [], "connect-src": []}
+# Local and test serve static files and images from the shop's own origin; production, with
+# the buckets, names their domains (shop_project/settings/production.py).
+CONTENT_SECURITY_POLICY = content_security_policy(static_origin=SELF, media_origin=SELF)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -128,8 +214,7 @@ AMQP_TRANSPORT_OPTIONS = {"confirm_publish": True}
 def celery_broker_transport_options(broker_url: str) -> dict:
     scheme = broker_url.split("://", 1)[0]
     if scheme == "filesystem":
-        # kombu does not create the folder, and the web process may publish before a worker starts.
-        CELERY_FILESYSTEM_BROKER_DIR.mkdir(parents=True, exist_ok=True)
+        # The folder is made by shop_project.celery when the app is configured, not here.
         folder = str(CELERY_FILESYSTEM_BROKER_DIR)
         return {"data_folder_in": folder, "data_folder_out": folder, "control_folder": folder}
     if scheme == "sqs":

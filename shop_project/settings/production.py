@@ -1,23 +1,45 @@
 """Settings for AWS Lambda (through Zappa) and the docker stack.
 
-Every value comes from the environment (see .env.example). On Lambda, the secrets come from
-Secrets Manager at cold start (DJANGO_SECRETS_ID); static files and product images live on S3;
-e-mail goes through SES. The docker stack runs the same settings with local stand-ins:
-no buckets (WhiteNoise serves static files, a volume holds media), SMTP to a mail catcher.
+Every value comes from the environment (see .env.example); a variable set to the empty string
+counts as unset. On Lambda, the secrets come from Secrets Manager at cold start
+(DJANGO_SECRETS_ID); DJANGO_STORAGE=s3 puts static files and product images on S3; e-mail goes
+through SES. The docker stack runs the same settings with local stand-ins: DJANGO_STORAGE=local
+(WhiteNoise serves static files, a volume holds media), SMTP to a mail catcher. What cannot
+work stops the process at start with a message that names the variable.
 """
 
 from botocore.config import Config
+from csp.constants import SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from shop_project.aws_secrets import secrets_into_environment
 
 from .base import *  # noqa: F403
-from .base import MIDDLEWARE, env
+from .base import CELERY_SQS_QUEUE_URL, MIDDLEWARE, content_security_policy, env
 
 secrets_into_environment(env("DJANGO_SECRETS_ID", default=""))
 
+# Lambda sets this for every function; the checks below refuse what cannot work there.
+ON_LAMBDA = env("AWS_LAMBDA_FUNCTION_NAME", default="") != ""
+
 DEBUG = False
+# As Django's deploy check (security.W009) asks: a short or repetitive key can be guessed.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_DISTINCT_CHARACTERS = 5
+
+
+def checked_secret_key(key: str) -> str:
+    if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_DISTINCT_CHARACTERS:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is too weak ({len(key)} characters, {len(set(key))} different): "
+            f"production needs at least {SECRET_KEY_MIN_LENGTH} random characters, e.g. from "
+            "python -c 'from django.core.management.utils import get_random_secret_key as k; print(k())'"
+        )
+    return key
+
+
 # No default: a missing secret must stop the process at start, not run with a known key.
-SECRET_KEY = env("DJANGO_SECRET_KEY")
+SECRET_KEY = checked_secret_key(env("DJANGO_SECRET_KEY"))
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 # A leading dot allows every subdomain (e.g. ".execute-api.eu-west-1.amazonaws.com").
 CSRF_TRUSTED_ORIGINS = [
@@ -33,37 +55,59 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # Static files and media ----------------------------------------------------------------------
-STATIC_BUCKET = env("DJANGO_STATIC_BUCKET", default="")
-MEDIA_BUCKET = env("DJANGO_MEDIA_BUCKET", default="")
-if STATIC_BUCKET and MEDIA_BUCKET:
+# Chosen, never guessed from which variables happen to be set:
+#   s3     the buckets DJANGO_STATIC_BUCKET and DJANGO_MEDIA_BUCKET (AWS);
+#   local  WhiteNoise serves the collected static files, Django the images in DJANGO_MEDIA_ROOT
+#          (the docker stack). Not on Lambda: its disk is read-only and lost with the container.
+STORAGE = env("DJANGO_STORAGE")
+if STORAGE not in ("s3", "local"):
+    raise ImproperlyConfigured(f"DJANGO_STORAGE={STORAGE!r}: choose s3 (the buckets) or local "
+                               "(WhiteNoise and DJANGO_MEDIA_ROOT)")
+if ON_LAMBDA and STORAGE != "s3":
+    raise ImproperlyConfigured("DJANGO_STORAGE=local cannot work on AWS Lambda (a read-only disk, lost "
+                               "with each container): set DJANGO_STORAGE=s3 and the two buckets")
+BUCKET_VARIABLES = ("DJANGO_STATIC_BUCKET", "DJANGO_MEDIA_BUCKET")
+if STORAGE == "s3":
+    _missing = [name for name in BUCKET_VARIABLES if not env(name, default="")]
+    if _missing:
+        raise ImproperlyConfigured(f"DJANGO_STORAGE=s3 needs {' and '.join(_missing)}")
+    STATIC_BUCKET = env("DJANGO_STATIC_BUCKET")
+    MEDIA_BUCKET = env("DJANGO_MEDIA_BUCKET")
     _s3 = {"querystring_auth": False, "default_acl": None, "file_overwrite": False}
     _region = env("AWS_REGION", default=env("AWS_DEFAULT_REGION", default="eu-west-1"))
     # With a domain set, django-storages writes a file's URL as text; without one it builds
     # it with a boto3 client, which costs a Lambda cold start hundreds of milliseconds.
-    _media_domain = env("DJANGO_MEDIA_DOMAIN", default=f"{MEDIA_BUCKET}.s3.{_region}.amazonaws.com")
-    _static_domain = env("DJANGO_STATIC_DOMAIN", default=f"{STATIC_BUCKET}.s3.{_region}.amazonaws.com")
+    MEDIA_DOMAIN = env("DJANGO_MEDIA_DOMAIN", default=f"{MEDIA_BUCKET}.s3.{_region}.amazonaws.com")
+    STATIC_DOMAIN = env("DJANGO_STATIC_DOMAIN", default=f"{STATIC_BUCKET}.s3.{_region}.amazonaws.com")
     STORAGES = {
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {**_s3, "bucket_name": MEDIA_BUCKET, "custom_domain": _media_domain,
+            "OPTIONS": {**_s3, "bucket_name": MEDIA_BUCKET, "custom_domain": MEDIA_DOMAIN,
                         "object_parameters": {"CacheControl": "public, max-age=86400"}},
         },
         # Hashed names (collectstatic writes styles.<hash>.css), so a file can be cached for a year.
         "staticfiles": {
             "BACKEND": "shop_project.storages.PackagedManifestS3Storage",
             "OPTIONS": {**_s3, "bucket_name": STATIC_BUCKET, "file_overwrite": True,
-                        "custom_domain": _static_domain,
+                        "custom_domain": STATIC_DOMAIN,
                         "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"}},
         },
     }
+    # Where the pages' images and stylesheet come from, for the Content-Security-Policy.
+    MEDIA_ORIGIN, STATIC_ORIGIN = f"https://{MEDIA_DOMAIN}", f"https://{STATIC_DOMAIN}"
 else:
-    # The docker stack: WhiteNoise serves the hashed static files from the container.
+    _set = [name for name in BUCKET_VARIABLES if env(name, default="")]
+    if _set:
+        raise ImproperlyConfigured(f"DJANGO_STORAGE=local does not use {' and '.join(_set)}: unset "
+                                   f"{'them' if len(_set) > 1 else 'it'}, or set DJANGO_STORAGE=s3")
     STORAGES = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
     MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
     SERVE_MEDIA = True
+    MEDIA_ORIGIN = STATIC_ORIGIN = SELF
+CONTENT_SECURITY_POLICY = content_security_policy(static_origin=STATIC_ORIGIN, media_origin=MEDIA_ORIGIN)
 
 # E-mail --------------------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django_ses.SESBackend")
@@ -78,6 +122,10 @@ AWS_SES_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "sta
 # Celery: no embedded broker in production; SQS on Lambda (CELERY_SQS_QUEUE_URL), RabbitMQ in
 # the docker stack.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+if ON_LAMBDA and not (CELERY_BROKER_URL.startswith("sqs://") and CELERY_SQS_QUEUE_URL):
+    # The function's role may send to its one queue, not list or create queues.
+    raise ImproperlyConfigured("On AWS Lambda, CELERY_BROKER_URL must be sqs:// and "
+                               "CELERY_SQS_QUEUE_URL the task queue's URL")
 
 # HTTPS ---------------------------------------------------------------------------------------
 # API Gateway terminates TLS and says so in X-Forwarded-Proto; it accepts HTTPS only, so the

@@ -6,6 +6,7 @@ from pathlib import Path
 from .base import *  # noqa: F403
 from .base import DATABASES, celery_broker_transport_options, env
 
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-test-key-for-pytest-only-never-used-in-production")
 DEBUG = False
 # Hashing passwords properly only slows the suite down.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
