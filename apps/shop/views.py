@@ -1,7 +1,5 @@
 """Catalog pages: the product list (all or one category) and a product's detail."""
 
-import functools
-
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -11,7 +9,6 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
-from apps.cart.forms import CartAddProductForm
 from apps.shop import selectors
 
 
@@ -79,7 +76,7 @@ def product_detail(request, id, slug):
     product = selectors.available_product(product_id=id, slug=slug)
     if product is None:
         raise Http404("No such product.")
-    context = {"product": product, "cart_product_form": _blank_cart_add_form()}
+    context = {"product": product}
     if not first_visit:
         return render(request, "shop/product/detail.html", context)
     page = render_to_string("shop/product/detail.html", {**context, "csrf_token": _CSRF_TOKEN_SLOT})
@@ -100,9 +97,3 @@ def _has_session_or_messages(request) -> bool:
     """Whether the page may differ from an anonymous first visit's (cart, notices, user)."""
     return settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES
 
-
-@functools.cache
-def _blank_cart_add_form() -> str:
-    # The same HTML on every product page (the CSRF token is outside it); rendering its
-    # 20-option select through the form templates cost more than the rest of the page.
-    return CartAddProductForm().render()

@@ -1,6 +1,8 @@
 """The product list (all and by category) and the product detail page."""
 
+import ast
 import re
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -66,6 +68,15 @@ class TestProductDetail:
         body = response.content.decode()
         assert "Walnut Desk Lamp" in body
         assert reverse("cart:cart_add", args=[product.id]) in body
+
+    def test_the_add_to_cart_form_offers_one_to_twenty_units_with_a_csrf_token(self, client):
+        product = ProductFactory()
+        body = client.get(product.get_absolute_url()).content.decode()
+        form = body[body.index('<form class="add-to-cart"'):]
+        form = form[: form.index("</form>")]
+        assert form.count("<option") == settings.CART_MAX_QUANTITY_PER_PRODUCT
+        assert 'name="csrfmiddlewaretoken"' in form
+        assert 'name="override"' in form
 
     def test_unknown_id_is_404(self, client):
         assert client.get(reverse("shop:product_detail", args=[12345, "nothing"])).status_code == 404
@@ -166,3 +177,20 @@ class TestProductPageForNewVisitors:
         client.get(product.get_absolute_url())
         client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 2})
         assert "Cart: 2 items" in client.get(product.get_absolute_url()).content.decode()
+
+
+class TestCatalogLayering:
+    def test_the_catalog_imports_nothing_from_the_cart(self):
+        # The cart builds on the catalog; its add-to-cart form reaches product pages through a
+        # template tag ({% cart_add_form %}), never through an import.
+        shop = Path(__file__).resolve().parent.parent
+        imports = []
+        for module in shop.rglob("*.py"):
+            if "tests" in module.relative_to(shop).parts:
+                continue
+            for node in ast.walk(ast.parse(module.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    imports.append((module.name, node.module))
+                elif isinstance(node, ast.Import):
+                    imports.extend((module.name, alias.name) for alias in node.names)
+        assert [(name, m) for name, m in imports if m.startswith("apps.cart")] == []
