@@ -1,9 +1,10 @@
 """The catalog cache: what it serves from memory, and the freshness it promises.
 
 A first visitor (no session, no notices) gets list, category and product pages from this
-process's cache; a page is never served more than CATALOG_CACHE_SECONDS after it was made, and a
-change made in this process shows at once. Every test first shows that the page it looks at is
-served from the cache, so each fails with the cache turned off (CATALOG_CACHE_SECONDS=0).
+process's cache; a page is never served more than CATALOG_CACHE_SECONDS after its reads began,
+and a change made in this process shows at once. Every test of a cached page first shows that
+the page comes from the cache, so each fails with the cache turned off (CATALOG_CACHE_SECONDS=0
+or a DummyCache); the others say what holds for shoppers with a session.
 """
 
 import re
