@@ -14,6 +14,10 @@ Queries per page are counted in-process (Django's test client, CaptureQueriesCon
 PostgreSQL with 10 and with 10,000 products.
 
     .venv/bin/python bench/web.py [--seconds 10] [--connections 8] [--reuse-db] [--json PATH]
+                                  [--pages list detail]
+
+--pages measures only the pages named (list, category, detail, cart, checkout journey), still
+between two runs of the floor: a quick check of one change; `make bench` measures them all.
 
 --reuse-db keeps the 10,000-product database (shop_bench_web) for the next run instead of
 dropping it, and reuses it when it is there. Needs wrk (apt-get install wrk) and PostgreSQL on
@@ -44,6 +48,7 @@ BIG_DB, SMALL_DB = "shop_bench_web", "shop_bench_web_10"
 BIG, SMALL = 10_000, 10
 WORKERS = 2
 TARGETS = {"list": 0.5, "detail": 0.6}
+PAGES = ["list", "category", "detail", "cart", "checkout journey"]
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 # Production settings as the docker stack runs them; only where files go differs (a temp dir),
@@ -189,6 +194,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reuse-db", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
+    parser.add_argument("--pages", nargs="+", choices=PAGES, default=PAGES,
+                        help="measure only these pages (the floor always)")
     parser.add_argument("--queries-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.queries_only:  # the child that counts queries, in a process of its own
@@ -239,6 +246,7 @@ def main() -> None:
              targets["journey"], None, LUA_JOURNEY),
             ("floor (again)", "GET /healthz/", ["/healthz/"], None, LUA_PATHS),
         ]
+        plans = [plan for plan in plans if plan[0] in ("floor", "floor (again)", *args.pages)]
         runs = {}
         for name, what, paths, cookie, lua in plans:
             journey = lua is LUA_JOURNEY
@@ -522,11 +530,13 @@ def report(r: dict) -> None:
         errors = run["status_errors"] + run["socket_errors"] + run["bad"]
         print(f"| {name} | {run['what']} | {run['rps']:.0f} | {run['rps'] / floor:.2f} "
               f"| {run['p50_ms']:.1f} | {run['p99_ms']:.1f} | {errors} | {verdict} |")
-    journey = r["runs"]["checkout journey"]
     before, after = r["floor_before_after"]
     print(f"\nfloor: GET /healthz/ {before:.0f} req/s before the pages and {after:.0f} after; "
-          f"mean {floor:.0f}. checkout journeys: {journey['journeys']} in {r['seconds']} s "
-          f"({journey['journeys_per_s']:.1f}/s, 5 requests each).")
+          f"mean {floor:.0f}.", end="")
+    if (journey := r["runs"].get("checkout journey")) is not None:
+        print(f" checkout journeys: {journey['journeys']} in {r['seconds']} s "
+              f"({journey['journeys_per_s']:.1f}/s, 5 requests each).", end="")
+    print()
     print(f"\n| page | queries, {SMALL} products | queries, {BIG:,} products |")
     print("| --- | ---: | ---: |")
     small, big = r["queries"][str(SMALL)], r["queries"][str(BIG)]

@@ -1,0 +1,107 @@
+"""The catalog cache: whole catalog pages as a visitor without a session sees them.
+
+It is the only cache of catalog data, and it promises two things:
+- a page is never served more than CATALOG_CACHE_SECONDS after the reads it shows began;
+- after catalog_changed() this process serves no page made before the change.
+Each process keeps its own cache (a Lambda container, a gunicorn worker: LocMemCache, no server),
+so another process shows a change within CATALOG_CACHE_SECONDS. catalog_changed() runs when a
+Product or Category is saved or deleted (signals.py); code that writes the catalog with queryset
+updates, which send no signal (stock taken at checkout), calls it itself.
+
+Shoppers with a session (a cart, notices, staff) always get the page made from the database:
+what they see next to their cart is current, and their pages never enter the cache.
+"""
+
+import itertools
+import secrets
+from collections.abc import Callable
+from time import monotonic
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import get_language
+
+# Stands in for the CSRF token in a cached page and is replaced by the visitor's own. Random per
+# process, so no product text can contain it; hex, so escaping leaves it as it is.
+CSRF_TOKEN_SLOT = f"csrf-token-slot-{secrets.token_hex(16)}"
+
+# Pages made before the latest change carry an older number and are never served again.
+_generations = itertools.count(1)
+_generation = 0
+
+
+class CatalogPage(NamedTuple):
+    template_name: str
+    context: dict[str, Any]
+    # False for pages anybody can make up (page numbers past the end): they would fill the cache.
+    cacheable: bool = True
+
+
+class _Entry(NamedTuple):
+    generation: int
+    made_at: float
+    html: str
+
+
+def serve(request, key: str, build: Callable[[], CatalogPage]) -> HttpResponse:
+    """The page `key` names: from the cache for a visitor without a session, else from build().
+
+    build() reads the database and returns what to render; a 404 it raises is never cached.
+    """
+    if _is_personal(request):
+        page = build()
+        return render(request, page.template_name, page.context)
+    key = f"shop:page:{get_language()}:{key}"
+    entry = cache.get(key)
+    if entry is not None and _is_fresh(entry):
+        html = entry.html
+    else:
+        # Taken before the reads: a change that lands during them makes this page old already.
+        generation, made_at = _generation, monotonic()
+        page = build()
+        html = render_to_string(page.template_name, {**page.context, "csrf_token": CSRF_TOKEN_SLOT})
+        if page.cacheable and settings.CATALOG_CACHE_SECONDS > 0:
+            cache.set(key, _Entry(generation, made_at, html), settings.CATALOG_CACHE_SECONDS)
+    return _shared_page(request, html)
+
+
+def catalog_changed() -> None:
+    """Call after writing products, prices, stock or categories: this process forgets its pages.
+
+    At once, and again when the transaction commits: until then other requests of this process
+    still read the data as it was and may cache what they saw.
+    """
+    _forget_pages()
+    transaction.on_commit(_forget_pages)
+
+
+def _forget_pages() -> None:
+    global _generation
+    _generation = next(_generations)
+
+
+def _is_fresh(entry: _Entry) -> bool:
+    # The cache's own timeout frees the memory; this check is the promise, on a clock that
+    # never jumps.
+    return entry.generation == _generation and monotonic() - entry.made_at < settings.CATALOG_CACHE_SECONDS
+
+
+def _is_personal(request) -> bool:
+    """Whether the page may differ from an anonymous first visit's (cart, notices, user)."""
+    return settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES
+
+
+def _shared_page(request, html: str) -> HttpResponse:
+    """A page made for every first visitor, with this visitor's CSRF token where it has a form."""
+    if CSRF_TOKEN_SLOT in html:
+        html = html.replace(CSRF_TOKEN_SLOT, get_token(request))  # also sets the CSRF cookie
+    response = HttpResponse(html)
+    patch_vary_headers(response, ["Cookie"])
+    return response
