@@ -108,6 +108,14 @@ class TestOrderCreate:
         mug.refresh_from_db()
         assert (lamp.stock, mug.stock) == (3, 7)
 
+    def test_the_stock_left_shows_at_once_on_the_cached_product_page(self, filled_cart, lamp):
+        visitor = Client()  # no session: served from the catalog cache
+        assertContains(visitor.get(lamp.get_absolute_url()), "Only 5 left.")
+
+        place_order(filled_cart)
+
+        assertContains(visitor.get(lamp.get_absolute_url()), "Only 3 left.")
+
     def test_cart_is_emptied_once_the_thank_you_page_is_shown(self, filled_cart):
         place_order(filled_cart, follow=True)
 
