@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import CONFIRMATION_FIRST_RETRY_SECONDS, CONFIRMATION_MAX_RETRIES, order_created
-from apps.orders.tests.factories import OrderFactory, OrderItemFactory
+from apps.orders.tests.factories import OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
 from shop_project import lambda_worker
 from shop_project.celery import app as celery_app
@@ -54,11 +54,6 @@ def warm_container(monkeypatch):
 @pytest.fixture
 def unreachable_mail_server(settings):
     settings.EMAIL_BACKEND = f"{__name__}.UnreachableMailServer"
-
-
-@pytest.fixture
-def order(db):
-    return OrderItemFactory(order=OrderFactory(email="grace@example.com")).order
 
 
 def received_event(queue, *, expected: int = 1) -> dict:

@@ -7,7 +7,6 @@ before_task_publish signal; tests/test_brokers.py covers real brokers and worker
 
 import uuid
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from celery.exceptions import Retry
@@ -27,7 +26,7 @@ from apps.orders.tasks import (
     confirmations_sweep,
     order_created,
 )
-from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
+from apps.orders.tests.factories import CUSTOMER, OrderFactory
 from apps.shop.tests.factories import ProductFactory
 from tests.worker_support import celery_app_using, closed_port
 
@@ -64,17 +63,6 @@ class StatusRecordingMailServer(LocmemEmailBackend):
         statuses = Order.objects.values_list("confirmation_status", flat=True)
         StatusRecordingMailServer.statuses_seen += list(statuses)
         return super().send_messages(messages)
-
-
-@pytest.fixture
-def order(db):
-    """Two desk lamps and three mugs for Ada: $62.30; its confirmation not queued yet."""
-    order = OrderFactory(**CUSTOMER)
-    lamp = ProductFactory(name="Desk lamp", price=Decimal("19.90"))
-    mug = ProductFactory(name="Mug", price=Decimal("7.50"))
-    OrderItemFactory(order=order, product=lamp, quantity=2)
-    OrderItemFactory(order=order, product=mug, quantity=3)
-    return order
 
 
 @pytest.fixture
