@@ -6,7 +6,7 @@ DEMO_PRODUCTS ?= 48
 
 DEPLOY_VENV := .venv-deploy
 
-.PHONY: run test fuzz lint bench venv deploy-venv infra clean
+.PHONY: run test test-fast fuzz lint bench venv deploy-venv infra clean
 
 venv: $(VENV)/.installed
 
@@ -26,10 +26,20 @@ run: venv
 	  --loglevel INFO --concurrency 1 & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Every test, on TEST_WORKERS xdist workers (pytest-django gives each its own test database).
+# --dist loadgroup: the tests that share the Lambda package, the deploy venv and the moto server
+# run on one worker (conftest.py, xdist_group "aws"), so each is built once per run.
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# The bad-input sweep at 10,000 examples with a random seed (`make test` runs 2,000, seeded).
+# The inner loop: unit and view tests only, in one process; no servers, processes, browser or
+# Lambda package (the `slow` marker, set in conftest.py), the sweep at its smallest budget.
+test-fast: venv
+	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The bad-input sweep at 10,000 examples with a random seed (`make test` runs 500, seeded;
+# tests/fuzz/conftest.py has the profiles).
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -q
 

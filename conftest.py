@@ -1,7 +1,9 @@
-"""Test-wide rules: what a test needs from servers, and what happens when they are missing."""
+"""Test-wide rules: what a test needs from servers, what happens when they are missing, which
+tests are slow (`make test-fast` leaves them out), and which share one xdist worker."""
 
 import os
 import socket
+import subprocess
 
 import pytest
 from django.db import connection
@@ -10,6 +12,62 @@ from django.db import connection
 pytest_plugins = ["tests.sqs_support", "tests.zappa_support"]
 
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
+
+# What `make test-fast` (-m "not slow") leaves out: the tests that start servers or processes,
+# build or run the Lambda package, or drive a browser. A test is slow when it has one of these
+# markers, uses one of these fixtures (directly or through another fixture), or its node id
+# starts with one of SLOW_TESTS. A test found by none of them must not start a process:
+# _fast_tests_start_no_process fails it, in `make test` too.
+SLOW_MARKERS = ("postgres", "rabbitmq", "browser")
+SLOW_FIXTURES = {"live_server", "moto_sqs_server", "deploy_venv", "zappa_package"}
+SLOW_TESTS = (
+    "tests/test_brokers.py",  # celery worker processes on real brokers
+    "tests/test_compose.py",  # docker-compose config, the stack's commands run natively
+    "tests/test_infra.py",  # cfn-lint, infra/deploy.py against moto
+    "tests/test_lambda_package.py",
+    "tests/test_lambda_worker.py::TestLambdaWorkerColdStart",  # a fresh interpreter per test
+    "tests/test_production_settings.py::test_deploy_checks_pass_without_a_warning",
+    "tests/test_production_settings.py::test_missing_secret_key_stops_the_start_naming_the_variable",
+    "tests/test_production_settings.py::test_settings_serve_https_behind_api_gateway_and_log_json",
+    "tests/test_zappa_deploy.py",
+    "tests/security/test_static_analysis.py",  # bandit and detect-secrets over the repository
+)
+# The deploy venv and the Lambda package (session fixtures of tests.zappa_support, ~1 min to
+# build) and the session's moto server (its state lives in the process that runs it, and the
+# tests peek at it): every test that uses one of them runs on the same xdist worker (make test
+# runs --dist loadgroup), so each is made once per run, not once per worker.
+AWS_GROUP_FIXTURES = {"moto_sqs_server", "deploy_venv", "zappa_package"}
+AWS_GROUP = "aws"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers, and -m deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & AWS_GROUP_FIXTURES:
+            item.add_marker(pytest.mark.xdist_group(AWS_GROUP))
+        if (
+            fixtures & SLOW_FIXTURES
+            or any(item.get_closest_marker(name) for name in SLOW_MARKERS)
+            or item.nodeid.startswith(SLOW_TESTS)
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(request, monkeypatch):
+    """A test that is not slow and starts a process fails, so that test-fast can trust the marker."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+
+    def refuse(self, args, *more, **options):
+        pytest.fail(
+            f"{request.node.nodeid} started a process ({args!r}) but is not slow: "
+            "add it to SLOW_TESTS in conftest.py (make test-fast leaves slow tests out)",
+            pytrace=False,
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 @pytest.fixture(autouse=True)
