@@ -48,9 +48,14 @@ lint: venv
 
 # Every benchmark into bench/results.md and bench/results.png (bench/README.md), ~5 min.
 # Needs PostgreSQL on 127.0.0.1:5432 and wrk; BENCH_ARGS=--reuse-db keeps the seeded database.
-bench: venv
+bench: $(VENV)/.bench-installed
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk" >&2; exit 2; }
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+# make bench's chart library, into the same venv, only for make bench.
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
 
 # Zappa packages the venv it runs in: this one holds the runtime packages and Zappa only.
 # Use it for every zappa command: . $(DEPLOY_VENV)/bin/activate && zappa update dev

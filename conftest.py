@@ -6,7 +6,7 @@ import socket
 import subprocess
 
 import pytest
-from _pytest.nodeid import NodeId  # pytest_collection_modifyitems_xdist_groups: until pytest-xdist handles pytest 9.2
+from _pytest.nodeid import NodeId  # for pytest_collection_modifyitems_xdist_groups
 from django.db import connection
 
 # Fixtures shared across test modules: SQS on a moto server, and the Zappa deploy venv and package.
@@ -33,26 +33,40 @@ SLOW_TESTS = (
     "tests/test_zappa_deploy.py",
     "tests/security/test_static_analysis.py",  # bandit and detect-secrets over the repository
 )
-# The deploy venv and the Lambda package (session fixtures of tests.zappa_support, ~1 min to
-# build) and the session's moto server (its state lives in the process that runs it, and the
-# tests peek at it): every test that uses one of them runs on the same xdist worker (make test
-# runs --dist loadgroup), so each is made once per run, not once per worker.
-AWS_GROUP_FIXTURES = {"moto_sqs_server", "deploy_venv", "zappa_package"}
+# How `make test` (--dist loadgroup) shares the slow tests out between its xdist workers:
+# - The Lambda package (tests.zappa_support's zappa_package, ~1 min to build) and the session's
+#   moto server (its state lives in the process that runs it, and the tests peek at it): every
+#   test that uses one of them is in the group "aws", run on one worker, so each is made once.
+# - The deploy venv both the package and test_zappa_deploy need is built once per run by
+#   whichever worker asks first, under a file lock (tests/conftest.py).
+# - Any other slow test runs with the rest of its module, so that module-scoped fixtures (the
+#   deployments of test_infra.py and test_zappa_deploy.py) are made once.
+# Fast tests are shared out one by one.
+AWS_GROUP_FIXTURES = {"moto_sqs_server", "zappa_package"}
 AWS_GROUP = "aws"
+
+
+def _xdist_group(item, fixtures: set[str]) -> str | None:
+    if fixtures & AWS_GROUP_FIXTURES:
+        return AWS_GROUP
+    if item.get_closest_marker("slow") is not None:
+        return item.nodeid.split("::", 1)[0]
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers, and -m deselects
 def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if fixtures & AWS_GROUP_FIXTURES:
-            item.add_marker(pytest.mark.xdist_group(AWS_GROUP))
         if (
             fixtures & SLOW_FIXTURES
             or any(item.get_closest_marker(name) for name in SLOW_MARKERS)
             or item.nodeid.startswith(SLOW_TESTS)
         ):
             item.add_marker(pytest.mark.slow)
+        group = _xdist_group(item, fixtures)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 # trylast: after xdist has written the group into the node id.
@@ -65,7 +79,7 @@ def pytest_collection_modifyitems_xdist_groups(config, items):
     are structured, item._id), so every test would be scheduled on its own and each worker would
     build the Lambda package. This writes the same id where pytest 9.2 reads it.
     """
-    if not config.getvalue("loadgroup"):
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers under --dist loadgroup
         return
     for item in items:
         legacy = item.__dict__.get("_nodeid")
