@@ -1,4 +1,5 @@
-"""Fixtures of the tests that cross apps: the apps' own, handed on, and the deploy venv per run."""
+"""Fixtures of the tests that cross apps: the apps' own, handed on, a worker's mail folder, and
+the deploy venv once per run."""
 
 import fcntl
 import os
@@ -12,7 +13,13 @@ import pytest
 from apps.orders.tests.conftest import order
 from tests.zappa_support import build_deploy_venv
 
-__all__ = ["deploy_venv", "order"]
+__all__ = ["deploy_venv", "mail_dir", "order"]
+
+
+@pytest.fixture
+def mail_dir(tmp_path) -> Path:
+    """Where a worker process started by the test writes its e-mails (one file each)."""
+    return tmp_path / "mail"
 
 
 @pytest.fixture(scope="session")
