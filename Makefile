@@ -27,8 +27,9 @@ run: venv
 	  $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Every test, on TEST_WORKERS xdist workers (pytest-django gives each its own test database).
-# --dist loadgroup: the tests that share the Lambda package, the deploy venv and the moto server
-# run on one worker (conftest.py, xdist_group "aws"), so each is built once per run.
+# --dist loadgroup: the tests that share the Lambda package and the moto server run on one
+# worker (conftest.py, xdist_group "aws"), so each is made once per run; the deploy venv is
+# built once under a file lock (tests/conftest.py).
 TEST_WORKERS ?= 2
 test: venv
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

@@ -13,8 +13,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-# Examples per unit of share. `ci` is sized so that the sweep takes about 15 s of `make test`
-# (the state machine, 50 runs of 20 steps, is the longest); the wide search is `make fuzz`'s.
+# Examples per unit of share. `ci` is sized so that the sweep takes about 20 s of `make test`
+# on a busy 2-core machine (the state machine, 50 runs of 20 steps, is the longest); the wide
+# search is `make fuzz`'s.
 _BUDGET = {"ci": 50, "fuzz": 1000, "dev": 10}
 
 # deadline=None: a request through the test client, on PostgreSQL in CI, takes from 2 ms to
