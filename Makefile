@@ -6,7 +6,7 @@ DEMO_PRODUCTS ?= 48
 
 DEPLOY_VENV := .venv-deploy
 
-.PHONY: run test fuzz lint bench venv deploy-venv infra clean
+.PHONY: run test test-fast fuzz lint bench venv deploy-venv infra clean
 
 venv: $(VENV)/.installed
 
@@ -26,10 +26,21 @@ run: venv
 	  --loglevel INFO --concurrency 1 & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Every test, on TEST_WORKERS xdist workers (pytest-django gives each its own test database).
+# --dist loadgroup: the tests that share the Lambda package and the moto server run on one
+# worker (conftest.py, xdist_group "aws"), so each is made once per run; the deploy venv is
+# built once under a file lock (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# The bad-input sweep at 10,000 examples with a random seed (`make test` runs 2,000, seeded).
+# The inner loop: unit and view tests only, in one process; no servers, processes, browser or
+# Lambda package (the `slow` marker, set in conftest.py), the sweep at its smallest budget.
+test-fast: venv
+	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# The bad-input sweep at 10,000 examples with a random seed (`make test` runs 500, seeded;
+# tests/fuzz/conftest.py has the profiles).
 fuzz: venv
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -q
 
@@ -38,9 +49,14 @@ lint: venv
 
 # Every benchmark into bench/results.md and bench/results.png (bench/README.md), ~5 min.
 # Needs PostgreSQL on 127.0.0.1:5432 and wrk; BENCH_ARGS=--reuse-db keeps the seeded database.
-bench: venv
+bench: $(VENV)/.bench-installed
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install -y wrk" >&2; exit 2; }
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+# make bench's chart library, into the same venv, only for make bench.
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
 
 # Zappa packages the venv it runs in: this one holds the runtime packages and Zappa only.
 # Use it for every zappa command: . $(DEPLOY_VENV)/bin/activate && zappa update dev

@@ -1,15 +1,108 @@
-"""Test-wide rules: what a test needs from servers, and what happens when they are missing."""
+"""Test-wide rules: what a test needs from servers, what happens when they are missing, which
+tests are slow (`make test-fast` leaves them out), and which share one xdist worker."""
 
 import os
 import socket
+import subprocess
 
 import pytest
+from _pytest.nodeid import NodeId  # for pytest_collection_modifyitems_xdist_groups
 from django.db import connection
 
 # Fixtures shared across test modules: SQS on a moto server, and the Zappa deploy venv and package.
 pytest_plugins = ["tests.support.sqs", "tests.support.zappa"]
 
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
+
+# What `make test-fast` (-m "not slow") leaves out: the tests that start servers or processes,
+# build or run the Lambda package, or drive a browser. A test is slow when it has one of these
+# markers, uses one of these fixtures (directly or through another fixture), or its node id
+# starts with one of SLOW_TESTS. A test found by none of them must not start a process:
+# _fast_tests_start_no_process fails it, in `make test` too.
+SLOW_MARKERS = ("postgres", "rabbitmq", "browser")
+SLOW_FIXTURES = {"live_server", "moto_sqs_server", "deploy_venv", "zappa_package"}
+SLOW_TESTS = (
+    "tests/test_brokers.py",  # celery worker processes on real brokers
+    "tests/test_compose.py",  # docker-compose config, the stack's commands run natively
+    "tests/test_infra.py",  # cfn-lint, infra/deploy.py against moto
+    "tests/test_lambda_package.py",
+    "tests/test_lambda_worker.py::TestLambdaWorkerColdStart",  # a fresh interpreter per test
+    "tests/test_production_settings.py::test_deploy_checks_pass_without_a_warning",
+    "tests/test_production_settings.py::test_missing_secret_key_stops_the_start_naming_the_variable",
+    "tests/test_production_settings.py::test_settings_serve_https_behind_api_gateway_and_log_json",
+    "tests/test_zappa_deploy.py",
+    "tests/security/test_static_analysis.py",  # bandit and detect-secrets over the repository
+)
+# How `make test` (--dist loadgroup) shares the slow tests out between its xdist workers:
+# - The Lambda package (tests.support.zappa's zappa_package, ~1 min to build) and the session's
+#   moto server (its state lives in the process that runs it, and the tests peek at it): every
+#   test that uses one of them is in the group "aws", run on one worker, so each is made once.
+# - The deploy venv both the package and test_zappa_deploy need is built once per run by
+#   whichever worker asks first, under a file lock (tests/support/zappa.py).
+# - Any other slow test runs with the rest of its module, so that module-scoped fixtures (the
+#   deployments of test_infra.py and test_zappa_deploy.py) are made once.
+# Fast tests are shared out one by one.
+AWS_GROUP_FIXTURES = {"moto_sqs_server", "zappa_package"}
+AWS_GROUP = "aws"
+
+
+def _xdist_group(item, fixtures: set[str]) -> str | None:
+    if fixtures & AWS_GROUP_FIXTURES:
+        return AWS_GROUP
+    if item.get_closest_marker("slow") is not None:
+        return item.nodeid.split("::", 1)[0]
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers, and -m deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if (
+            fixtures & SLOW_FIXTURES
+            or any(item.get_closest_marker(name) for name in SLOW_MARKERS)
+            or item.nodeid.startswith(SLOW_TESTS)
+        ):
+            item.add_marker(pytest.mark.slow)
+        group = _xdist_group(item, fixtures)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+# trylast: after xdist has written the group into the node id.
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_xdist_groups(config, items):
+    """Make --dist loadgroup group on pytest 9.2 (pytest-xdist issue 1386, open).
+
+    An xdist worker tells the scheduler an item's group by sending its node id as "<id>@<group>".
+    pytest-xdist 3.8 writes that into item._nodeid, which pytest 9.2 no longer reads (node ids
+    are structured, item._id), so every test would be scheduled on its own and each worker would
+    build the Lambda package. This writes the same id where pytest 9.2 reads it.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers under --dist loadgroup
+        return
+    for item in items:
+        legacy = item.__dict__.get("_nodeid")
+        if legacy and legacy != item.nodeid and hasattr(item, "_id"):
+            item._id = NodeId.parse(legacy)
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid:
+            raise pytest.UsageError(f"--dist loadgroup would not group {item.nodeid}: see conftest.py")
+
+
+@pytest.fixture(autouse=True)
+def _fast_tests_start_no_process(request, monkeypatch):
+    """A test that is not slow and starts a process fails, so that test-fast can trust the marker."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+
+    def refuse(self, args, *more, **options):
+        pytest.fail(
+            f"{request.node.nodeid} started a process ({args!r}) but is not slow: "
+            "add it to SLOW_TESTS in conftest.py (make test-fast leaves slow tests out)",
+            pytrace=False,
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 @pytest.fixture(autouse=True)

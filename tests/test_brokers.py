@@ -80,11 +80,6 @@ def product(db):
 
 
 @pytest.fixture
-def mail_dir(tmp_path):
-    return tmp_path / "mail"
-
-
-@pytest.fixture
 def rabbitmq_queue():
     """The web side publishes to RabbitMQ, on a queue of this test's own, removed afterwards."""
     queue = unique_queue_name()

@@ -20,7 +20,7 @@ from django.urls import reverse
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import CONFIRMATION_FIRST_RETRY_SECONDS, CONFIRMATION_MAX_RETRIES, order_created
 from apps.orders.tests.checkout import place_order
-from apps.orders.tests.factories import OrderFactory, OrderItemFactory
+from apps.orders.tests.factories import OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
 from shop_project.celery import app as celery_app
 from shop_project.lambda_worker import container, handler
@@ -55,11 +55,6 @@ def warm_container(monkeypatch):
 @pytest.fixture
 def unreachable_mail_server(settings):
     settings.EMAIL_BACKEND = f"{__name__}.UnreachableMailServer"
-
-
-@pytest.fixture
-def order(db):
-    return OrderItemFactory(order=OrderFactory(email="grace@example.com")).order
 
 
 def received_event(queue, *, expected: int = 1) -> dict:

@@ -107,11 +107,6 @@ def screenshot(page):
 
 
 @pytest.fixture
-def mail_dir(tmp_path) -> Path:
-    return tmp_path / "mail"
-
-
-@pytest.fixture
 def embedded_broker_worker(transactional_db, tmp_path, mail_dir) -> Iterator[Worker]:
     """A `celery worker` on an embedded broker in tmp_path, fed by this process (and so by the
     live server's thread), sending its e-mails to files in mail_dir.

@@ -36,7 +36,7 @@ import apps.orders.tasks  # noqa: F401 - registers the tasks the worker Lambda r
 from apps.orders.forms import OrderCreateForm
 from apps.orders.models import ConfirmationStatus, Order, OrderItem
 from apps.orders.tests.checkout import checkout_form, hidden_fields
-from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
+from apps.orders.tests.factories import CUSTOMER
 from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
 from shop_project.celery import app as celery_app
@@ -322,16 +322,12 @@ def surviving_line(cart_value, product_id: int) -> int | None:
     return min(quantity, MAX_PER_PRODUCT)
 
 
-@pytest.fixture
-def someone_elses_order(catalog) -> Order:
-    return OrderItemFactory(order=OrderFactory(), product=catalog.in_stock, quantity=2).order
-
-
 @hypothesis_settings(max_examples=examples(2))
 @given(data=st.data())
-def test_hand_edited_session_values_are_dropped_never_a_500(catalog, someone_elses_order, data):
+def test_hand_edited_session_values_are_dropped_never_a_500(catalog, order, data):
+    # `order` is someone else's: this session never placed it.
     cart_value = data.draw(cart_session_values(catalog), label="cart")
-    placed_value = data.draw(placed_session_values(someone_elses_order.id), label="orders_placed")
+    placed_value = data.draw(placed_session_values(order.id), label="orders_placed")
     values = {}
     if cart_value != "absent":
         values[settings.CART_SESSION_ID] = cart_value
@@ -359,8 +355,8 @@ def test_hand_edited_session_values_are_dropped_never_a_500(catalog, someone_els
         response = client.post("/orders/create/", {**shown, **CUSTOMER})
         ok(response)
         if response.status_code == 302 and "/orders/created/" in response.url:
-            order = Order.objects.exclude(id=someone_elses_order.id).get()
-            for item in order.items.all():
+            placed = Order.objects.exclude(id=order.id).get()
+            for item in placed.items.all():
                 assert 1 <= item.quantity <= MAX_PER_PRODUCT
                 stock = Product.objects.get(id=item.product_id).stock
                 assert stock == stock_before[item.product_id] - item.quantity
@@ -507,11 +503,6 @@ def worker(monkeypatch, settings, caplog):
     return fake
 
 
-@pytest.fixture
-def unconfirmed_order(catalog) -> Order:
-    return OrderItemFactory(order=OrderFactory(email="grace@example.com"), product=catalog.in_stock).order
-
-
 def assert_handler_answer(response, event) -> set[str]:
     assert isinstance(response, dict) and set(response) == {"batchItemFailures"}
     failures = response["batchItemFailures"]
@@ -525,10 +516,10 @@ def assert_handler_answer(response, event) -> set[str]:
 
 @hypothesis_settings(max_examples=examples(1.5))
 @given(data=st.data())
-def test_worker_survives_any_event_shape(worker, unconfirmed_order, data):
+def test_worker_survives_any_event_shape(worker, order, data):
     event = data.draw(st.one_of(
         json_values,
-        st.fixed_dictionaries({"Records": st.one_of(json_values, st.lists(bad_records(unconfirmed_order.id),
+        st.fixed_dictionaries({"Records": st.one_of(json_values, st.lists(bad_records(order.id),
                                                                           max_size=4))}),
     ), label="event")
     with example_rolled_back():
@@ -539,21 +530,21 @@ def test_worker_survives_any_event_shape(worker, unconfirmed_order, data):
 
 @hypothesis_settings(max_examples=examples(1.5))
 @given(data=st.data())
-def test_a_good_record_beside_bad_ones_still_runs(worker, unconfirmed_order, data):
-    bad = data.draw(st.lists(bad_records(unconfirmed_order.id), max_size=5), label="bad records")
+def test_a_good_record_beside_bad_ones_still_runs(worker, order, data):
+    bad = data.draw(st.lists(bad_records(order.id), max_size=5), label="bad records")
     assume(all(not isinstance(r, dict) or r.get("messageId") != GOOD_ID for r in bad))
     position = data.draw(st.integers(0, len(bad)), label="position")
     good = record(GOOD_ID, sqs_body(celery_envelope(task="apps.orders.tasks.order_created",
-                                                    args=[unconfirmed_order.id])))
+                                                    args=[order.id])))
     event = {"Records": [*bad[:position], good, *bad[position:]]}
     with example_rolled_back():
         response = handler(event, None)
 
         failed = assert_handler_answer(response, event)
         assert GOOD_ID not in failed
-        unconfirmed_order.refresh_from_db()
-        assert unconfirmed_order.confirmation_status == ConfirmationStatus.SENT
-        assert [message.to for message in mail.outbox] == [["grace@example.com"]]
+        order.refresh_from_db()
+        assert order.confirmation_status == ConfirmationStatus.SENT
+        assert [message.to for message in mail.outbox] == [[order.email]]
 
 
 def test_celery_message_decode_is_total():

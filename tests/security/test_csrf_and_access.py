@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.orders.models import Order
 from apps.orders.tests.checkout import hidden_fields, place_order
-from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
+from apps.orders.tests.factories import CUSTOMER
 from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
 
@@ -24,11 +24,6 @@ ORDERS_CHANGELIST = "/admin/orders/order/"
 @pytest.fixture
 def product() -> Product:
     return ProductFactory(stock=10)
-
-
-@pytest.fixture
-def order(product) -> Order:
-    return OrderItemFactory(order=OrderFactory(), product=product, quantity=2).order
 
 
 def make_user(*, staff: bool, superuser: bool = False, perms: tuple[str, ...] = ()):

@@ -8,7 +8,9 @@ always calls, ListFunctionUrlConfigs, answered with no URLs. The machinery is de
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,8 +67,22 @@ def moto_server_for_zappa() -> Iterator[tuple[MotoServer, ListFunctionUrlConfigs
 
 @pytest.fixture(scope="session")
 def deploy_venv(tmp_path_factory) -> Path:
-    """The deploy venv (requirements-deploy.txt), built once per session (~20 s with pip's cache)."""
-    return build_deploy_venv(tmp_path_factory.mktemp("deploy") / "venv")
+    """The deploy venv (requirements-deploy.txt, ~20 s with pip's cache), built once per run.
+
+    The Lambda package (xdist group "aws") and test_zappa_deploy.py run on different xdist
+    workers: the first to ask builds the venv in the run's shared temporary folder while holding
+    a file lock, and the other waits for the lock and uses it.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build_deploy_venv(tmp_path_factory.mktemp("deploy") / "venv")
+    shared = tmp_path_factory.getbasetemp().parent  # one folder per run, above each worker's own
+    venv, built = shared / "deploy-venv", shared / "deploy-venv.built"
+    with open(shared / "deploy-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not built.exists():
+            build_deploy_venv(venv)
+            built.touch()
+    return venv
 
 
 @pytest.fixture(scope="session")

@@ -18,17 +18,6 @@ CSV_HEADER = ["id", "first_name", "last_name", "email", "address", "postal_code"
               "paid", "created", "updated", "total_cost"]
 
 
-@pytest.fixture
-def order(db):
-    """An order for 2 × 19.90 + 3 × 7.50 = 62.30."""
-    order = OrderFactory(first_name="Ada", last_name="Lovelace")
-    lamp = ProductFactory(name="Desk lamp", price=Decimal("19.90"))
-    mug = ProductFactory(name="Mug", price=Decimal("7.50"))
-    OrderItemFactory(order=order, product=lamp, quantity=2)
-    OrderItemFactory(order=order, product=mug, quantity=3)
-    return order
-
-
 def export(admin_client, orders):
     return admin_client.post(
         CHANGELIST_URL,

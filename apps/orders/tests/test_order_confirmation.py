@@ -9,7 +9,6 @@ import asyncio
 import threading
 import uuid
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -69,17 +68,6 @@ class StatusRecordingMailServer(LocmemEmailBackend):
         statuses = Order.objects.values_list("confirmation_status", flat=True)
         StatusRecordingMailServer.statuses_seen += list(statuses)
         return super().send_messages(messages)
-
-
-@pytest.fixture
-def order(db):
-    """Two desk lamps and three mugs for Ada: $62.30; its confirmation not queued yet."""
-    order = OrderFactory(**CUSTOMER)
-    lamp = ProductFactory(name="Desk lamp", price=Decimal("19.90"))
-    mug = ProductFactory(name="Mug", price=Decimal("7.50"))
-    OrderItemFactory(order=order, product=lamp, quantity=2)
-    OrderItemFactory(order=order, product=mug, quantity=3)
-    return order
 
 
 @pytest.fixture

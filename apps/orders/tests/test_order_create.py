@@ -388,24 +388,25 @@ class TestCheckoutPage:
 @pytest.mark.django_db
 class TestOrderCreated:
     @pytest.fixture
-    def order(self, filled_cart):
+    def placed_order(self, filled_cart):
+        """The order filled_cart's session placed through checkout (the session remembers it)."""
         place_order(filled_cart)
         return Order.objects.get()
 
-    def test_session_that_placed_the_order_sees_it(self, filled_cart, order):
-        response = filled_cart.get(thank_you_url(order.id))
+    def test_session_that_placed_the_order_sees_it(self, filled_cart, placed_order):
+        response = filled_cart.get(thank_you_url(placed_order.id))
 
         assert response.status_code == 200
         assertContains(response, "Thank you")
 
-    def test_another_session_gets_404(self, order):
-        response = Client().get(thank_you_url(order.id))
+    def test_another_session_gets_404(self, placed_order):
+        response = Client().get(thank_you_url(placed_order.id))
 
         assert response.status_code == 404
         assertNotContains(response, "order-number", status_code=404)
 
-    def test_unknown_order_id_is_404(self, filled_cart, order):
-        response = filled_cart.get(thank_you_url(order.id + 1000))
+    def test_unknown_order_id_is_404(self, filled_cart, placed_order):
+        response = filled_cart.get(thank_you_url(placed_order.id + 1000))
 
         assert response.status_code == 404
 
