@@ -29,7 +29,7 @@ run: venv
 # Every test, on TEST_WORKERS xdist workers (pytest-django gives each its own test database).
 # --dist loadgroup: the tests that share the Lambda package and the moto server run on one
 # worker (conftest.py, xdist_group "aws"), so each is made once per run; the deploy venv is
-# built once under a file lock (tests/conftest.py).
+# built once under a file lock (tests/support/zappa.py).
 TEST_WORKERS ?= 2
 test: venv
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

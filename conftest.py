@@ -27,9 +27,9 @@ SLOW_TESTS = (
     "tests/test_infra.py",  # cfn-lint, infra/deploy.py against moto
     "tests/test_lambda_package.py",
     "tests/test_lambda_worker.py::TestLambdaWorkerColdStart",  # a fresh interpreter per test
-    "tests/test_production_settings.py::test_deploy_checks_pass_without_a_warning",
-    "tests/test_production_settings.py::test_missing_secret_key_stops_the_start_naming_the_variable",
-    "tests/test_production_settings.py::test_settings_serve_https_behind_api_gateway_and_log_json",
+    "tests/test_production_settings.py",  # each test starts the settings in a fresh interpreter
+    "tests/test_time_limits.py::TestTimeLimitsOfEachStage",  # the same
+    "tests/security/test_content_security_policy.py::test_make_run_reports_the_policy_under_debug",
     "tests/test_zappa_deploy.py",
     "tests/security/test_static_analysis.py",  # bandit and detect-secrets over the repository
 )

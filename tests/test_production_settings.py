@@ -78,8 +78,13 @@ def test_a_weak_secret_key_stops_the_start_naming_the_variable(key):
     assert "at least 50" in message
 
 
-def test_a_fifty_character_secret_key_starts():
-    key = "0123456789abcdefghij" * 2 + "klmnopqrst"
+@pytest.mark.parametrize("key", [
+    "0123456789abcdefghij" * 2 + "klmnopqrst",
+    # get_random_secret_key() draws from a set with "$" in it; django-environ would read a value
+    # starting with "$" as the name of another variable.
+    "$y#i9p9rtw1_k6^o%7#76!r@2ed=q8i!1)6=38q5fsmy6!87^*",
+], ids=["fifty characters", "starting with $"])
+def test_a_strong_secret_key_starts_as_written(key):
     assert production_settings(without(DJANGO_SECRET_KEY=key), "SECRET_KEY") == {"SECRET_KEY": key}
 
 

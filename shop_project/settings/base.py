@@ -7,6 +7,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -36,6 +37,14 @@ class Env(environ.Env):
     """django-environ's reader, for which a variable set to the empty string is unset."""
 
     ENVIRON = SetVariables()
+
+    def verbatim(self, name: str) -> str:
+        """The variable exactly as set, for secrets: env() reads a value starting with "$" as the
+        name of another variable, and a random secret key may start with one."""
+        try:
+            return self.ENVIRON[name]
+        except KeyError as missing:
+            raise ImproperlyConfigured(f"Set the {name} environment variable") from missing
 
 
 # The one reader of the environment. Values that differ between environments come from here.

@@ -39,7 +39,7 @@ def checked_secret_key(key: str) -> str:
 
 
 # No default: a missing secret must stop the process at start, not run with a known key.
-SECRET_KEY = checked_secret_key(env("DJANGO_SECRET_KEY"))
+SECRET_KEY = checked_secret_key(env.verbatim("DJANGO_SECRET_KEY"))
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 # A leading dot allows every subdomain (e.g. ".execute-api.eu-west-1.amazonaws.com").
 CSRF_TRUSTED_ORIGINS = [

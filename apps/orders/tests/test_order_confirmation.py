@@ -159,8 +159,8 @@ class TestOrderConfirmationPublish:
             assert confirmation_tasks(published) == []
             assert order.confirmation_status == ConfirmationStatus.PENDING
 
-        assert len(callbacks) == 1
-        callbacks[0]()
+        for callback in callbacks:  # the commit (the catalog cache forgets its pages then, too)
+            callback()
         assert confirmation_tasks(published) == [[order.id]]
         assert status_of(order) == ConfirmationStatus.QUEUED
 
