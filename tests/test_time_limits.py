@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from celery import shared_task
 from django.conf import settings as django_settings
+from django.core.management.utils import get_random_secret_key
 
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tasks import CONFIRMATION_FIRST_RETRY_SECONDS, order_created
@@ -61,13 +62,14 @@ def production_ses_config() -> dict:
     ours = ("DJANGO_", "DATABASE_", "CELERY_", "AWS_")
     keep = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env = {**keep, "DJANGO_SETTINGS_MODULE": "shop_project.settings.production",
-           "DJANGO_SECRET_KEY": "k" * 50, "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+           "DJANGO_SECRET_KEY": get_random_secret_key(), "DJANGO_STORAGE": "local",
+           "DJANGO_ALLOWED_HOSTS": "shop.example.com",
            "DATABASE_URL": "postgres://shop@db.internal/shop", "CELERY_BROKER_URL": "sqs://",
            "AWS_REGION": "eu-west-1"}
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout)
+    return json.loads(result.stdout.splitlines()[-1])  # after the JSON log lines of the start
 
 
 @pytest.mark.parametrize("stage_name", sorted(zappa_stages()))
