@@ -78,6 +78,14 @@ def test_a_weak_secret_key_stops_the_start_naming_the_variable(key):
     assert "at least 50" in message
 
 
+def test_the_placeholder_key_of_env_example_stops_the_start():
+    (placeholder,) = [line.split("=", 1)[1] for line in (ROOT / ".env.example").read_text().splitlines()
+                      if line.startswith("DJANGO_SECRET_KEY=")]
+    assert len(placeholder) >= 50  # long enough for the length rule: this one must catch it
+
+    assert "DJANGO_SECRET_KEY is a placeholder" in refusal(without(DJANGO_SECRET_KEY=placeholder))
+
+
 @pytest.mark.parametrize("key", [
     "0123456789abcdefghij" * 2 + "klmnopqrst",
     # get_random_secret_key() draws from a set with "$" in it; django-environ would read a value

@@ -26,9 +26,17 @@ DEBUG = False
 # As Django's deploy check (security.W009) asks: a short or repetitive key can be guessed.
 SECRET_KEY_MIN_LENGTH = 50
 SECRET_KEY_MIN_DISTINCT_CHARACTERS = 5
+# Keys that are long enough but written down for all to read: .env.example's placeholder, and
+# the prefix of the key `django-admin startproject` writes (Django's W009 refuses it too).
+SECRET_KEY_PLACEHOLDER_PREFIXES = ("change-me", "django-insecure-")
 
 
 def checked_secret_key(key: str) -> str:
+    if key.startswith(SECRET_KEY_PLACEHOLDER_PREFIXES):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is a placeholder ({key[:9]}...): set a key of your own, e.g. from "
+            "python -c 'from django.core.management.utils import get_random_secret_key as k; print(k())'"
+        )
     if len(key) < SECRET_KEY_MIN_LENGTH or len(set(key)) < SECRET_KEY_MIN_DISTINCT_CHARACTERS:
         raise ImproperlyConfigured(
             f"DJANGO_SECRET_KEY is too weak ({len(key)} characters, {len(set(key))} different): "
