@@ -31,6 +31,12 @@ BAD_BODIES = {
     "multipart with a bad boundary": ("multipart/form-data; boundary=\"\x7f\"", b"--\x7f\r\n"),
     "multipart with an empty boundary": ("multipart/form-data; boundary=", b"--\r\n"),
 }
+# Bodies too big for Django's limits (DATA_UPLOAD_MAX_NUMBER_FIELDS, DATA_UPLOAD_MAX_MEMORY_SIZE):
+# anybody can send them, so they are the client's mistake too, not an error with a traceback.
+BAD_BODIES["urlencoded with too many fields"] = (
+    "application/x-www-form-urlencoded", "&".join(f"f{i}=1" for i in range(1_001)).encode())
+BAD_BODIES["urlencoded too big"] = (
+    "application/x-www-form-urlencoded", b"quantity=" + b"1" * (2_621_440 + 1))
 # Bodies Django reads as UTF-8 (an unknown charset is ignored): never a 400 for the body.
 READABLE_BODIES = {
     "urlencoded utf-8": ("application/x-www-form-urlencoded; charset=utf-8", GOOD_FORM.encode()),
@@ -101,12 +107,14 @@ def test_a_body_that_cannot_be_read_is_a_400_with_a_warning_on_every_url(kind, c
                         len(warnings),
                         [r.levelname for r in caplog.records if r.levelno >= logging.ERROR],
                         any(r.exc_info for r in caplog.records),
-                        b"request" in response.content.lower())
+                        b"request" in response.content.lower(),
+                        # The 400 page carries the headers every page carries.
+                        "Content-Security-Policy" in response and "X-Frame-Options" in response)
 
     server_errors = {url: answer for url, answer in answers.items() if answer[0] >= 500}
     assert server_errors == {}, f"5xx: {len(server_errors)} of {len(urls)} URLs"
     # A WARNING line that says why, nothing at ERROR, no traceback, a page that says what happened.
-    assert {url: answer for url, answer in answers.items() if answer != (400, 1, [], False, True)} == {}
+    assert {url: answer for url, answer in answers.items() if answer != (400, 1, [], False, True, True)} == {}
 
 
 def test_the_warning_names_the_method_path_and_reason(caplog):
