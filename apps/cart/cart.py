@@ -232,9 +232,10 @@ class Cart:
 
     def _save(self, *, changed: bool = False) -> None:
         if not self._quantities:
-            if changed and (self._token or self._earlier):
-                # Emptied by the shopper: the tokens stay, since a checkout of what it held may
-                # still be running in another tab and its thank-you page is found through them.
+            if self._token or self._earlier:
+                # Emptied (by the shopper, or by dropping what can no longer be bought): the
+                # tokens stay, since a checkout of what it held may still be running in another
+                # tab, or have placed an order whose thank-you page is found through them.
                 self._earlier = ([self._token] if self._token else []) + self._earlier
                 self._earlier = self._earlier[:_EARLIER_TOKENS_KEPT]
                 self._token = None

@@ -116,6 +116,28 @@ class TestOrderCreate:
 
         assertContains(visitor.get(lamp.get_absolute_url()), "Only 3 left.")
 
+    def test_a_sale_leaves_the_other_cached_catalog_pages_in_the_cache(
+        self, filled_cart, lamp, mug, django_capture_on_commit_callbacks, django_assert_num_queries
+    ):
+        desk = ProductFactory(name="Oak desk", stock=4)
+        visitor = Client()  # no session: served from the catalog cache
+        # Pages that do not show the stock of what is sold: the lists, another product's page.
+        unsold = [reverse("shop:product_list"), lamp.category.get_absolute_url(), desk.get_absolute_url()]
+        for url in unsold:
+            visitor.get(url)
+        assertNotContains(visitor.get(mug.get_absolute_url()), "left.")
+
+        with django_capture_on_commit_callbacks(execute=True):  # the commit, and what it runs
+            place_order(filled_cart)
+
+        assertContains(visitor.get(lamp.get_absolute_url()), "Only 3 left.")
+        assertContains(visitor.get(mug.get_absolute_url()), "Only 7 left.")
+        with django_assert_num_queries(0):
+            pages = [visitor.get(url) for url in unsold]
+        assert [page.status_code for page in pages] == [200, 200, 200]
+        assertContains(pages[0], "Desk lamp")
+        assertContains(pages[2], "Only 4 left.")
+
     def test_cart_is_emptied_once_the_thank_you_page_is_shown(self, filled_cart):
         place_order(filled_cart, follow=True)
 
@@ -628,6 +650,17 @@ class TestCheckoutPageAfterAnOrder:
         assertRedirects(again, thank_you_url(order.id))
         assert settings.CART_SESSION_ID not in filled_cart.session
         assert response["Location"] == thank_you_url(order.id)
+
+    def test_a_cart_emptied_by_a_withdrawn_product_still_leads_to_its_thank_you_page(
+        self, client, lamp
+    ):
+        add_to_cart(client, lamp, 1)
+        place_order(client)  # the redirect is not followed yet
+        order = Order.objects.get()
+        Product.objects.filter(id=lamp.id).update(available=False)
+        client.get(CART_URL)  # another tab: the withdrawn lamp leaves the cart, which is empty now
+
+        assert client.get(thank_you_url(order.id)).status_code == 200
 
     def test_ordered_units_leave_the_cart_and_a_line_added_meanwhile_stays_with_a_notice(
         self, filled_cart, lamp, mug

@@ -109,6 +109,21 @@ class TestProductChangeForm:
             f"price {product.price}, available {product.available}: the page's stale values were written"
         )
 
+    def test_a_description_with_line_breaks_left_alone_is_not_written_back(self, admin_client):
+        product = ProductFactory(description="First line.\r\nSecond line.")
+        shown = form_fields(admin_client.get(change_url(product)), CHANGE_FORM)
+        # As a browser posts the page: a hidden input's line breaks come back as the HTML parser
+        # left them (LF), a textarea's as the form submission writes them (CRLF).
+        browser = {**shown, "initial-description": "First line.\nSecond line.",
+                   "description": "First line.\r\nSecond line."}
+        Product.objects.filter(id=product.id).update(description="Rewritten by other staff.")
+
+        response = admin_client.post(change_url(product), {**browser, "price": "12.50", "_save": "Save"})
+
+        assert response.status_code == 302
+        product.refresh_from_db()
+        assert product.description == "Rewritten by other staff.", "the description left alone was written"
+
     def test_a_save_that_keeps_the_stock_does_not_write_it(self, admin_client):
         product = ProductFactory(stock=10)
         shown = form_fields(admin_client.get(change_url(product)), CHANGE_FORM)
