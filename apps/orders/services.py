@@ -37,7 +37,7 @@ from apps.orders.exceptions import (
 )
 from apps.orders.models import ConfirmationStatus, Order, OrderItem
 from apps.orders.shown import ShownCheckout
-from apps.shop.catalog_cache import catalog_changed
+from apps.shop.catalog_cache import catalog_stock_changed
 from apps.shop.models import Product
 
 logger = logging.getLogger(__name__)
@@ -165,8 +165,9 @@ def _place_order(
         if not taken:
             available = Product.objects.values_list("stock", flat=True).get(id=product.id)
             raise OutOfStockError([Shortage(product.id, product.name, available, quantities[product.id])])
-    # The product pages say how many are left; queryset updates send no signal to say so.
-    catalog_changed()
+    # Their product pages say how many are left (no other page does); queryset updates send no
+    # signal to say so.
+    catalog_stock_changed(product.id for product in products)
     # Published only once the order is committed, so no worker can look for it too early.
     transaction.on_commit(lambda: order_confirmation_publish(order_id=order.id))
     return order

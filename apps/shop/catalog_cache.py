@@ -1,12 +1,14 @@
 """The catalog cache: whole catalog pages as a visitor without a session sees them.
 
-It is the only cache of catalog data, and it promises two things:
+It is the only cache of catalog data, and it promises three things:
 - a page is never served more than CATALOG_CACHE_SECONDS after the reads it shows began;
-- after catalog_changed() this process serves no page made before the change.
+- after catalog_changed() this process serves no page made before the change;
+- after catalog_stock_changed(ids) it serves none of those products' own pages made before it.
 Each process keeps its own cache (a Lambda container, a gunicorn worker: LocMemCache, no server),
 so another process shows a change within CATALOG_CACHE_SECONDS. catalog_changed() runs when a
-Product or Category is saved or deleted (signals.py); code that writes the catalog with queryset
-updates, which send no signal (stock taken at checkout), calls it itself.
+Product or Category is saved or deleted (signals.py); checkout, which takes stock with queryset
+updates (no signal), calls catalog_stock_changed(): only a product's own page shows its stock, so
+a sale leaves the lists and the other products' pages in the cache.
 
 Shoppers with a session (a cart, notices, staff) always get the page made from the database:
 what they see next to their cart is current, and their pages never enter the cache.
@@ -14,7 +16,8 @@ what they see next to their cart is current, and their pages never enter the cac
 
 import itertools
 import secrets
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from time import monotonic
 from typing import Any, NamedTuple
 
@@ -32,9 +35,14 @@ from django.utils.translation import get_language
 # process, so no product text can contain it; hex, so escaping leaves it as it is.
 CSRF_TOKEN_SLOT = f"csrf-token-slot-{secrets.token_hex(16)}"
 
-# Pages made before the latest change carry an older number and are never served again.
+# Pages made before the latest change that concerns them carry an older number and are never
+# served again. Each change takes a higher number than any before, for every page (_generation) or
+# for some products' pages (at most one entry per product sold); a page's number is the higher of
+# the two. Taken and stored under the lock, so neither ever goes back.
 _generations = itertools.count(1)
 _generation = 0
+_product_generations: dict[int, int] = {}
+_changing = threading.Lock()
 
 
 class CatalogPage(NamedTuple):
@@ -50,21 +58,24 @@ class _Entry(NamedTuple):
     html: str
 
 
-def serve(request, key: str, build: Callable[[], CatalogPage]) -> HttpResponse:
+def serve(
+    request, key: str, build: Callable[[], CatalogPage], *, product_id: int | None = None
+) -> HttpResponse:
     """The page `key` names: from the cache for a visitor without a session, else from build().
 
     build() reads the database and returns what to render; a 404 it raises is never cached.
+    `product_id` names the product whose stock the page shows (its own page).
     """
     if _is_personal(request):
         page = build()
         return render(request, page.template_name, page.context)
     key = f"shop:page:{get_language()}:{key}"
     entry = cache.get(key)
-    if entry is not None and _is_fresh(entry):
+    if entry is not None and _is_fresh(entry, product_id):
         html = entry.html
     else:
         # Taken before the reads: a change that lands during them makes this page old already.
-        generation, made_at = _generation, monotonic()
+        generation, made_at = _page_generation(product_id), monotonic()
         page = build()
         html = render_to_string(page.template_name, {**page.context, "csrf_token": CSRF_TOKEN_SLOT})
         if page.cacheable and settings.CATALOG_CACHE_SECONDS > 0:
@@ -82,15 +93,36 @@ def catalog_changed() -> None:
     transaction.on_commit(_forget_pages)
 
 
-def _forget_pages() -> None:
+def catalog_stock_changed(product_ids: Iterable[int]) -> None:
+    """Call after changing only these products' stock: this process forgets their own pages.
+
+    No other page shows stock, so the rest stay. At once and again on commit, as catalog_changed().
+    """
+    product_ids = list(product_ids)
+    _forget_pages(product_ids)
+    transaction.on_commit(lambda: _forget_pages(product_ids))
+
+
+def _forget_pages(product_ids: list[int] | None = None) -> None:
+    """Every page, or only the pages of these products."""
     global _generation
-    _generation = next(_generations)
+    with _changing:
+        generation = next(_generations)
+        if product_ids is None:
+            _generation = generation
+        else:
+            _product_generations.update(dict.fromkeys(product_ids, generation))
 
 
-def _is_fresh(entry: _Entry) -> bool:
+def _page_generation(product_id: int | None) -> int:
+    return max(_generation, _product_generations.get(product_id, 0))
+
+
+def _is_fresh(entry: _Entry, product_id: int | None) -> bool:
     # The cache's own timeout frees the memory; this check is the promise, on a clock that
     # never jumps.
-    return entry.generation == _generation and monotonic() - entry.made_at < settings.CATALOG_CACHE_SECONDS
+    return (entry.generation == _page_generation(product_id)
+            and monotonic() - entry.made_at < settings.CATALOG_CACHE_SECONDS)
 
 
 def _is_personal(request) -> bool:

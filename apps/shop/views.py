@@ -39,7 +39,7 @@ def _list_page(*, category_slug: str | None, page_number: str) -> CatalogPage:
 
 def product_detail(request, id, slug):
     return catalog_cache.serve(
-        request, f"product:{id}:{slug}", lambda: _detail_page(product_id=id, slug=slug)
+        request, f"product:{id}:{slug}", lambda: _detail_page(product_id=id, slug=slug), product_id=id
     )
 
 

@@ -184,12 +184,12 @@ def change_price(product):
 def sell_one(product):
     # What checkout does: take stock with an F() update (no signal), then say so.
     Product.objects.filter(id=product.id).update(stock=F("stock") - 1)
-    catalog_cache.catalog_changed()
+    catalog_cache.catalog_stock_changed([product.id])
 
 
 def sell_out(product):
     Product.objects.filter(id=product.id).update(stock=0)
-    catalog_cache.catalog_changed()
+    catalog_cache.catalog_stock_changed([product.id])
 
 
 def rename_category(product):
@@ -280,6 +280,69 @@ class TestCatalogChanged:
         assert "Made During" in serve("Made During", changed_meanwhile=True)
         assert "Made After" in serve("Made After")
         assert built == ["Made Before", "Made During", "Made After"]
+
+
+@pytest.mark.django_db
+class TestCatalogStockChanged:
+    """Only a product's own page shows its stock: a sale forgets that page and keeps the rest."""
+
+    @pytest.fixture
+    def other(self, product):
+        return ProductFactory(name="Brass Desk Lamp", stock=4, category=product.category)
+
+    def test_only_the_sold_products_pages_are_made_again(self, product, other, django_assert_num_queries):
+        kept = [page_url(page, product) for page in ["list", "category"]] + [other.get_absolute_url()]
+        for url in [*kept, product.get_absolute_url()]:
+            assert_cached(url, django_assert_num_queries)
+        sell_one(product)
+        assert "Only 2 left." in body(product.get_absolute_url())
+        with django_assert_num_queries(0):
+            pages = [first_visit(url) for url in kept]
+        assert [page.status_code for page in pages] == [200, 200, 200]
+        assert "Only 4 left." in pages[2].content.decode()
+
+    def test_a_product_page_made_before_the_sale_commits_is_not_served_after(
+        self, product, other, django_capture_on_commit_callbacks, django_assert_num_queries
+    ):
+        url = product.get_absolute_url()
+        assert_cached(url, django_assert_num_queries)
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                catalog_cache.catalog_stock_changed([product.id, other.id])
+                assert "Only 3 left." in body(url)  # another request, reading the stock as it was
+                Product.objects.filter(id=product.id).update(stock=F("stock") - 1)
+        assert "Only 2 left." in body(url)
+
+    def test_a_product_page_being_made_during_the_sale_is_not_kept(self, db):
+        request = RequestFactory().get("/")
+        built = []
+
+        def build(name: str, *, sold_meanwhile: bool = False) -> CatalogPage:
+            built.append(name)
+            if sold_meanwhile:
+                catalog_cache.catalog_stock_changed([7])
+            return CatalogPage("shop/product/list.html", {"category": {"name": name}, "products": []})
+
+        def serve(name: str, **how) -> str:
+            page = catalog_cache.serve(request, "test:product:7", lambda: build(name, **how), product_id=7)
+            return page.content.decode()
+
+        assert "Made Before" in serve("Made Before")
+        assert "Made Before" in serve("Not Built")  # from the cache
+        catalog_cache.catalog_stock_changed([7])
+        assert "Made During" in serve("Made During", sold_meanwhile=True)
+        assert "Made After" in serve("Made After")
+        assert "Made After" in serve("Not Built")
+        assert built == ["Made Before", "Made During", "Made After"]
+
+    def test_a_change_after_a_sale_still_shows_at_once_on_the_sold_products_page(
+        self, product, django_assert_num_queries
+    ):
+        url = product.get_absolute_url()
+        sell_one(product)
+        assert_cached(url, django_assert_num_queries)  # made after the sale: kept
+        rename_category(product)  # catalog_changed(), through the signal
+        assert "Desk Lights" in body(url)
 
 
 @pytest.mark.django_db
