@@ -123,9 +123,11 @@ AWS_SES_REGION_NAME = env("AWS_REGION", default=env("AWS_DEFAULT_REGION", defaul
 # None: boto3 finds the endpoint itself (the region's, or AWS_ENDPOINT_URL, as for every other
 # AWS client here); django-ses would otherwise pin https://email.<region>.amazonaws.com.
 AWS_SES_REGION_ENDPOINT_URL = None
-# Bounded like every other AWS client here: a send gives up within (2 + 5) x 2 s, well inside
-# the task's soft time limit. botocore is loaded on Lambda anyway (the S3 storages need it).
-AWS_SES_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+# Bounded like every other AWS client here: a send gives up within 2 + 5 s, well inside the
+# task's soft time limit. One attempt: botocore would send SendRawEmail again after a late answer
+# or a 5xx, which SES may have accepted (a second e-mail within seconds); the task's retries, with
+# their backoff and the claim, stand in for it. botocore is loaded on Lambda anyway (S3 storages).
+AWS_SES_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 1})
 
 # Celery: no embedded broker in production; SQS on Lambda (CELERY_SQS_QUEUE_URL), RabbitMQ in
 # the docker stack.
