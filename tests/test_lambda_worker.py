@@ -344,3 +344,19 @@ class TestLambdaWorkerColdStart:
         )
 
         assert printed.strip() == "shop_project.settings.production"
+
+    @pytest.mark.parametrize("imported_first", ["shop_project.lambda_worker", "apps.orders.lambda_handlers"])
+    def test_the_sweeps_old_entry_names_the_same_handler(self, imported_first):
+        # Zappa finds a scheduled function as import_module(path) then getattr(module, name); the
+        # rule that a `zappa update` has not replaced yet names the old path.
+        printed = cold_python(
+            "import importlib\n"
+            f"importlib.import_module({imported_first!r})\n"
+            "old_module = importlib.import_module('shop_project.lambda_worker')\n"
+            "old = getattr(old_module, 'confirmations_sweep_handler')\n"
+            "from apps.orders.lambda_handlers import confirmations_sweep_handler as new\n"
+            "print(old is new)\n",
+            DJANGO_SETTINGS_MODULE="shop_project.settings.test",
+        )
+
+        assert printed.split() == ["True"]

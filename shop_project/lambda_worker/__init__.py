@@ -22,4 +22,17 @@ apps.orders.lambda_handlers.
 
 from shop_project.lambda_worker.records import handler
 
-__all__ = ["handler"]
+__all__ = ["confirmations_sweep_handler", "handler"]
+
+
+def __getattr__(name: str):
+    # The sweep's old entry, for one release: the scheduled rule of a stage deployed before the
+    # entry moved names shop_project.lambda_worker.confirmations_sweep_handler, and keeps firing
+    # at the new code while `zappa update` replaces the function and then the rule. Looked up on
+    # demand (PEP 562, as Zappa's getattr does): a plain import here would be circular, since
+    # apps.orders.lambda_handlers imports this package's container.
+    if name == "confirmations_sweep_handler":
+        from apps.orders.lambda_handlers import confirmations_sweep_handler
+
+        return confirmations_sweep_handler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
