@@ -142,12 +142,29 @@ class ConfirmationNotSentError(Exception):
 
 
 class ConfirmationClaimedError(Exception):
-    """Another worker's claim on the order is live; it can be judged once its lease ends."""
+    """A live claim holds the order (another worker's, or this delivery's own after a send of
+    unknown outcome); it can be judged once its lease ends."""
 
-    def __init__(self, *, order_id: int, lease_ends_at: datetime):
+    def __init__(self, *, order_id: int, lease_ends_at: datetime, message: str = ""):
         self.order_id = order_id
         self.lease_ends_at = lease_ends_at
-        super().__init__(f"order {order_id}: claimed by another worker until {lease_ends_at.isoformat()}")
+        super().__init__(
+            message or f"order {order_id}: claimed by another worker until {lease_ends_at.isoformat()}"
+        )
+
+
+class ConfirmationOutcomeUnknownError(ConfirmationClaimedError):
+    """The send failed in a way that leaves it unknown whether the mail server took the e-mail
+    (no answer after the message went out, the time limit mid-send). The claim is kept until
+    its lease ends: a retry before then could send a second e-mail."""
+
+    def __init__(self, *, order_id: int, lease_ends_at: datetime, error: str):
+        self.error = error
+        super().__init__(
+            order_id=order_id, lease_ends_at=lease_ends_at,
+            message=f"order {order_id}: the send failed after the mail server may have taken the "
+                    f"e-mail ({error}); the claim holds until {lease_ends_at.isoformat()}",
+        )
 
 
 class ConfirmationGivenUpError(Exception):

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import smtplib
+import socket
+import sys
 import time
+import traceback
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ from apps.orders.exceptions import (
     ConfirmationClaimedError,
     ConfirmationGivenUpError,
     ConfirmationNotSentError,
+    ConfirmationOutcomeUnknownError,
     EmptyCartError,
     LineAdded,
     LineRemoved,
@@ -199,8 +204,10 @@ def _changes_since_shown(
 # At least once: checkout publishes, the sweep publishes again what no broker confirmed and what
 # was queued more than a lease ago, and a delivery that finds another worker's claim hands itself
 # on to the end of the lease. One e-mail: a conditional UPDATE claims the send, and the claim is
-# marked sent right after the mail server accepts. The one duplicate left: a worker killed
-# between the two, caught when its lease ends (README, "The confirmation e-mail").
+# marked sent right after the mail server accepts. The duplicates left, both no sooner than the
+# lease: a worker killed (or the UPDATE failing) between the acceptance and the UPDATE, and a send
+# that failed without saying whether the server took the message (README, "The confirmation
+# e-mail").
 
 # Publishing happens inside the checkout request: a broker that is down may cost it this much
 # and no more (with CELERY_BROKER_CONNECTION_TIMEOUT per attempt); the sweep publishes later.
@@ -259,6 +266,8 @@ def order_confirmation_send(*, order_id: int) -> bool:
     The send is first claimed with one conditional UPDATE, which only one worker can win. A live
     claim of another worker raises ConfirmationClaimedError (that worker may be dead, and this
     delivery may be the only one left for the order); a given-up one ConfirmationGivenUpError.
+    A failed send raises ConfirmationNotSentError with the claim released when the mail server
+    cannot have taken the e-mail, else ConfirmationOutcomeUnknownError with the claim kept.
     """
     now = timezone.now()
     claimed = Order.objects.filter(_claimable(now), id=order_id).update(
@@ -274,19 +283,72 @@ def order_confirmation_send(*, order_id: int) -> bool:
     mail_connection = get_connection()
     try:
         # Connecting, the greeting and the login happen before the send, so that none of it, nor
-        # the goodbye, stands between the mail server's acceptance and the UPDATE below.
+        # the goodbye, stands between the mail server's acceptance and the UPDATE below. Whatever
+        # fails here, the message has not left.
         mail_connection.open()
+    except Exception as error:
+        raise _confirmation_released(order_id, mail_connection, error) from error
+    try:
         mail_connection.send_messages([message])
     except Exception as error:
-        # SMTP, SES and network failures (and the soft time limit) all look alike from here:
-        # release the claim so the retry can take it again.
-        _confirmation_update(order_id, ConfirmationStatus.QUEUED, error=_describe(error))
+        if _failed_before_acceptance(error):
+            raise _confirmation_released(order_id, mail_connection, error) from error
+        # The server may have the e-mail: the claim stays, and its lease decides.
+        lease_ends_at = now + confirmation_claim_lease()
+        Order.objects.filter(id=order_id).update(confirmation_error=_describe(error))
+        logger.warning("order %s: the confirmation's send failed after the mail server may have taken "
+                       "it (%s); the claim is kept until %s", order_id, _describe(error),
+                       lease_ends_at.isoformat())
         _mail_connection_close(mail_connection)
-        raise ConfirmationNotSentError(_describe(error)) from error
-    # Nothing between the acceptance and this: a worker killed here is the one duplicate left.
+        raise ConfirmationOutcomeUnknownError(
+            order_id=order_id, lease_ends_at=lease_ends_at, error=_describe(error)
+        ) from error
+    # Nothing between the acceptance and this: a worker killed here leaves a duplicate behind.
     _confirmation_update(order_id, ConfirmationStatus.SENT, sent_at=timezone.now(), error="")
     _mail_connection_close(mail_connection)
     return True
+
+
+def _confirmation_released(order_id: int, mail_connection, error: Exception) -> ConfirmationNotSentError:
+    """The e-mail was not taken: the claim is given back for the retry; the error to raise."""
+    _confirmation_update(order_id, ConfirmationStatus.QUEUED, error=_describe(error))
+    _mail_connection_close(mail_connection)
+    return ConfirmationNotSentError(_describe(error))
+
+
+def _failed_before_acceptance(error: BaseException) -> bool:
+    """True when the send's failure shows that the mail server cannot have taken the e-mail.
+
+    The one place that decides between releasing a claim and keeping it. Releasing after the
+    server took the message sends a second e-mail with the retry 30 s later; keeping it after
+    a failure that came first only delays the e-mail to the lease's end. So only what is known
+    to come first releases: a refusal in the server's own words, a connection never made, an
+    SMTP conversation broken before DATA. A read timeout after the message went out, the soft
+    time limit mid-send, and whatever a backend raises that says no more keep the claim.
+    """
+    if isinstance(error, smtplib.SMTPResponseException):
+        return True  # an error reply: to the greeting, login, MAIL, RCPT, DATA or the message
+    if isinstance(error, (smtplib.SMTPRecipientsRefused, smtplib.SMTPNotSupportedError,
+                          ConnectionRefusedError, socket.gaierror)):
+        return True
+    if isinstance(error, OSError) and _raised_in_smtp_before_data(error):
+        return True  # a timeout or a dropped connection during EHLO, MAIL or RCPT
+    # botocore (SES) raised it only if it is loaded; not importing it keeps it off other starts.
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is not None:
+        if isinstance(error, (botocore.EndpointConnectionError, botocore.ConnectTimeoutError)):
+            return True  # no connection to SES (ReadTimeoutError, after the request, is neither)
+        if isinstance(error, botocore.ClientError):
+            # SES answered with an error; a 5xx may come from a send it went through with.
+            return error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) < 500
+    return False
+
+
+def _raised_in_smtp_before_data(error: BaseException) -> bool:
+    """Whether smtplib raised `error`, and before its DATA command: the message had not left."""
+    smtp_steps = [frame.f_code.co_name for frame, _ in traceback.walk_tb(error.__traceback__)
+                  if frame.f_globals.get("__name__") == smtplib.__name__]
+    return bool(smtp_steps) and "data" not in smtp_steps
 
 
 def _not_claimed(order_id: int) -> None:

@@ -21,7 +21,7 @@ def order_created(self, order_id):
     """E-mail the customer the confirmation of their order, once.
 
     ConfirmationGivenUpError is left to propagate: the message fails until the queue
-    dead-letters it.
+    dead-letters it. So does the last retry's failure, once the order is marked failed.
     """
     try:
         services.order_confirmation_send(order_id=order_id)
@@ -29,9 +29,17 @@ def order_created(self, order_id):
         # The worker holding the claim may be dead, and this delivery the only one left for the
         # order: not acknowledged and forgotten, but handed on to the end of the lease, routed
         # like a retry and keeping this delivery's retry count (waiting is not a failed send).
+        retries = self.request.retries
+        if isinstance(claimed, exceptions.ConfirmationOutcomeUnknownError):
+            # The claim is this delivery's own, kept after a send of unknown outcome: that send
+            # counts as a retry, so a server that always fails this way costs a bounded number of
+            # e-mails, one per lease, and the last one gives up.
+            if retries >= self.max_retries:
+                services.order_confirmation_give_up(order_id=order_id, error=claimed.error)
+                raise
+            retries += 1
         self.signature_from_request(
-            self.request, [order_id], {}, eta=claimed.lease_ends_at + CLAIM_JUDGED_AFTER,
-            retries=self.request.retries,
+            self.request, [order_id], {}, eta=claimed.lease_ends_at + CLAIM_JUDGED_AFTER, retries=retries,
         ).apply_async(confirm_timeout=services.PUBLISH_CONFIRM_TIMEOUT_SECONDS)
         logger.info("%s; handed on to %s", claimed, claimed.lease_ends_at + CLAIM_JUDGED_AFTER)
     except exceptions.ConfirmationNotSentError as error:

@@ -6,13 +6,16 @@ before_task_publish signal; tests/test_brokers.py covers real brokers and worker
 """
 
 import asyncio
+import logging
+import smtplib
 import threading
 import uuid
 from datetime import datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from celery.exceptions import Retry
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 from celery.signals import before_task_publish
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
@@ -38,6 +41,7 @@ from devtools.workers import celery_app_using, closed_port
 UNREACHABLE_MAIL_SERVER = f"{__name__}.UnreachableMailServer"
 FLAKY_MAIL_SERVER = f"{__name__}.FlakyMailServer"
 STATUS_RECORDING_MAIL_SERVER = f"{__name__}.StatusRecordingMailServer"
+RAISING_MAIL_SERVER = f"{__name__}.RaisingMailServer"
 
 
 class UnreachableMailServer(BaseEmailBackend):
@@ -48,14 +52,14 @@ class UnreachableMailServer(BaseEmailBackend):
 
 
 class FlakyMailServer(LocmemEmailBackend):
-    """Fails the first send of the test, then delivers to mail.outbox like locmem."""
+    """Refuses the first send of the test (unreachable), then delivers to mail.outbox like locmem."""
 
     failures_left = 0
 
     def send_messages(self, messages):
         if FlakyMailServer.failures_left:
             FlakyMailServer.failures_left -= 1
-            raise TimeoutError("mail server timed out")
+            raise ConnectionRefusedError("mail server unreachable")
         return super().send_messages(messages)
 
 
@@ -68,6 +72,15 @@ class StatusRecordingMailServer(LocmemEmailBackend):
         statuses = Order.objects.values_list("confirmation_status", flat=True)
         StatusRecordingMailServer.statuses_seen += list(statuses)
         return super().send_messages(messages)
+
+
+class RaisingMailServer(BaseEmailBackend):
+    """A mail backend whose send raises `error`: what SMTP, SES or the time limit raise mid-send."""
+
+    error: BaseException = RuntimeError("set by the test")
+
+    def send_messages(self, email_messages):
+        raise RaisingMailServer.error
 
 
 @pytest.fixture
@@ -528,3 +541,194 @@ def send_and_close_connection(order_id: int) -> None:
         services.order_confirmation_send(order_id=order_id)
     finally:
         db_connections.close_all()
+
+
+class SilentAfterTheMessage:
+    """aiosmtpd handler: takes the whole message of the first `silent` sends and never answers
+    them, as a server that accepted the e-mail and then went quiet (or whose "250" was lost on
+    the way); it answers the sends after those. The test's teardown releases the silent ones."""
+
+    def __init__(self, silent: int = 1):
+        self.arrivals = 0
+        self.silent = silent
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.arrivals += 1
+        if self.arrivals <= self.silent:
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        return "250 Message accepted for delivery"
+
+
+class RefusingOnce:
+    """aiosmtpd handler: answers the first message with a temporary refusal, then accepts."""
+
+    def __init__(self):
+        self.refused = 0
+        self.accepted = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if not self.refused:
+            self.refused += 1
+            return "451 4.3.0 Try again later"
+        self.accepted += 1
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_inbox(settings):
+    """start(handler): a real SMTP server on loopback with that aiosmtpd handler, and the shop's
+    SMTP backend pointed at it."""
+    started = []
+
+    def start(handler):
+        controller = Controller(handler, hostname="127.0.0.1", port=closed_port())
+        controller.start()
+        started.append((controller, handler))
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_TIMEOUT = 1  # the shop's is 5 s: the same silence, sooner over
+        return handler
+
+    yield start
+    for controller, handler in started:
+        if hasattr(handler, "release"):
+            handler.release.set()
+        controller.stop()
+
+
+def services_warnings(caplog) -> list[str]:
+    return [
+        r.getMessage() for r in caplog.records if r.name == services.__name__ and r.levelno == logging.WARNING
+    ]
+
+
+SES_ENDPOINT = "https://email.eu-west-1.amazonaws.com"
+QUEUED, SENDING = ConfirmationStatus.QUEUED, ConfirmationStatus.SENDING
+
+
+def ses_error(code: str, http_status: int) -> ClientError:
+    """What django-ses raises when SES answers SendRawEmail with an error."""
+    response = {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": http_status}}
+    return ClientError(response, "SendRawEmail")
+
+
+@pytest.mark.django_db
+class TestConfirmationSendFailures:
+    """A failure that leaves it unknown whether the mail server took the e-mail keeps the claim
+    for its lease (a retry 30 s later would send a second e-mail); a failure known to come before
+    the server could take it releases the claim for the retry."""
+
+    def test_server_silent_after_the_message_keeps_the_claim_until_the_lease_ends(
+        self, order, published, smtp_inbox, caplog
+    ):
+        inbox = smtp_inbox(SilentAfterTheMessage())
+        caplog.set_level(logging.WARNING, logger=services.__name__)
+
+        run_as_worker_delivery(order.id, retries=0)  # no Retry in 30 s
+
+        order.refresh_from_db()
+        assert (inbox.arrivals, order.confirmation_status) == (1, ConfirmationStatus.SENDING)
+        assert "timed out" in order.confirmation_error
+        [warning] = services_warnings(caplog)
+        assert f"order {order.id}" in warning and "timed out" in warning
+        # The message still carries the order, as for a live claim: a copy due when the lease
+        # ends. It counts as a retry, so a server that always does this costs a bounded number.
+        [handed_on] = [m for m in published if m["task"] == order_created.name]
+        due = datetime.fromisoformat(handed_on["headers"]["eta"])
+        assert due >= order.confirmation_claimed_at + services.confirmation_claim_lease()
+        assert (handed_on["args"], handed_on["headers"]["retries"]) == ([order.id], 1)
+        # Before the lease ends, neither a redelivery nor the sweep sends a second e-mail.
+        with pytest.raises(exceptions.ConfirmationClaimedError):
+            services.order_confirmation_send(order_id=order.id)
+        assert confirmations_sweep(min_age_seconds=0) == 0
+        assert inbox.arrivals == 1
+
+    def test_once_the_lease_is_over_the_handed_on_copy_sends_it(self, order, published, smtp_inbox):
+        inbox = smtp_inbox(SilentAfterTheMessage())
+        run_as_worker_delivery(order.id, retries=0)
+        lease_over = timezone.now() - services.confirmation_claim_lease() - timedelta(seconds=1)
+        Order.objects.filter(id=order.id).update(confirmation_claimed_at=lease_over)
+
+        run_as_worker_delivery(order.id, retries=1)
+
+        # The one duplicate this failure may cost (if the silent server did deliver), after the lease.
+        assert inbox.arrivals == 2
+        order.refresh_from_db()
+        assert (order.confirmation_status, order.confirmation_error) == (ConfirmationStatus.SENT, "")
+
+    def test_server_refusing_the_message_releases_the_claim_and_the_retry_sends_once(
+        self, order, published, smtp_inbox
+    ):
+        inbox = smtp_inbox(RefusingOnce())
+
+        with pytest.raises(Retry) as retry:
+            run_as_worker_delivery(order.id, retries=0)
+
+        assert retry.value.when == CONFIRMATION_FIRST_RETRY_SECONDS
+        order.refresh_from_db()
+        assert order.confirmation_status == ConfirmationStatus.QUEUED
+        assert "451" in order.confirmation_error
+
+        run_as_worker_delivery(order.id, retries=1)
+
+        assert (inbox.refused, inbox.accepted) == (1, 1)
+        assert status_of(order) == ConfirmationStatus.SENT
+
+    def test_server_that_is_down_releases_the_claim(self, order, settings):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()
+
+        with pytest.raises(exceptions.ConfirmationNotSentError, match="Connection refused"):
+            services.order_confirmation_send(order_id=order.id)
+
+        assert status_of(order) == ConfirmationStatus.QUEUED
+
+    @pytest.mark.parametrize(
+        ("error", "status"),
+        [
+            # Known to come before the message could be accepted: the claim is released.
+            (ConnectionRefusedError("connection refused"), QUEUED),
+            (smtplib.SMTPRecipientsRefused({"ada@example.com": (550, b"no such user")}), QUEUED),
+            (smtplib.SMTPDataError(554, b"message refused"), QUEUED),
+            (ses_error("Throttling", 400), QUEUED),
+            (EndpointConnectionError(endpoint_url=SES_ENDPOINT), QUEUED),
+            (ConnectTimeoutError(endpoint_url=SES_ENDPOINT), QUEUED),
+            # Ambiguous: the message may be with the server; the claim is kept for its lease.
+            (ses_error("InternalFailure", 500), SENDING),
+            (ReadTimeoutError(endpoint_url=SES_ENDPOINT), SENDING),
+            (SoftTimeLimitExceeded(), SENDING),
+            (ConnectionResetError("connection reset by peer"), SENDING),
+            (TimeoutError("timed out"), SENDING),  # from a backend that says no more
+        ],
+        ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else value,
+    )
+    def test_a_failure_releases_the_claim_only_if_it_came_before_the_server_could_accept(
+        self, order, settings, error, status
+    ):
+        settings.EMAIL_BACKEND = RAISING_MAIL_SERVER
+        RaisingMailServer.error = error
+
+        failed = (exceptions.ConfirmationNotSentError, exceptions.ConfirmationClaimedError)
+        with pytest.raises(failed) as raised:
+            services.order_confirmation_send(order_id=order.id)
+
+        order.refresh_from_db()
+        assert order.confirmation_status == status
+        assert order.confirmation_error.startswith(type(error).__name__)
+        kept = isinstance(raised.value, exceptions.ConfirmationClaimedError)
+        assert kept == (status == ConfirmationStatus.SENDING)
+
+    def test_an_ambiguous_failure_on_the_last_retry_gives_up(self, order, settings, published):
+        settings.EMAIL_BACKEND = RAISING_MAIL_SERVER
+        RaisingMailServer.error = ReadTimeoutError(endpoint_url=SES_ENDPOINT)
+
+        with pytest.raises(exceptions.ConfirmationClaimedError):
+            run_as_worker_delivery(order.id, retries=CONFIRMATION_MAX_RETRIES)
+
+        assert published == []
+        order.refresh_from_db()
+        assert order.confirmation_status == ConfirmationStatus.FAILED
+        assert order.confirmation_error.startswith("ReadTimeoutError")
