@@ -5,6 +5,7 @@ the broker under test. The worker is a subprocess with its own settings, sending
 files. Data must be committed for the worker to see it, hence transaction=True throughout.
 """
 
+import asyncio
 import email
 import os
 import threading
@@ -303,6 +304,32 @@ def killing_smtp():
     controller.stop()
 
 
+class SilentOnceInbox:
+    """aiosmtpd handler: keeps every message; the first one it never answers (until the test
+    ends), as a server that took the e-mail and went quiet; the others it accepts."""
+
+    def __init__(self):
+        self.arrivals: list[tuple[datetime, str]] = []
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        self.arrivals.append((timezone.now(), email.message_from_bytes(envelope.content)["Subject"]))
+        if len(self.arrivals) == 1:
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def silent_once_smtp():
+    inbox = SilentOnceInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=closed_port())
+    controller.start()
+    yield inbox, controller.port
+    inbox.release.set()
+    controller.stop()
+
+
 def rabbitmq_message_count(queue: str) -> int:
     with celery_app_using(RABBITMQ_URL), app.connection_for_write() as broker:
         return broker.default_channel.queue_declare(queue, passive=True).message_count
@@ -366,6 +393,40 @@ class TestConfirmationPromiseOnRabbitMQ:
         duplicate_at = inbox.arrivals[1][0]
         assert duplicate_at >= first_claim + timedelta(seconds=self.LEASE_SECONDS), (
             f"the duplicate came {(duplicate_at - first_claim).total_seconds():.1f} s after the claim"
+        )
+        assert confirmations_sweep(min_age_seconds=0) == 0
+
+
+    def test_send_of_unknown_outcome_is_sent_again_only_after_the_lease(
+        self, client, product, tmp_path, mail_dir, rabbitmq_queue, silent_once_smtp
+    ):
+        inbox, smtp_port = silent_once_smtp
+        smtp = {"DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "DJANGO_EMAIL_HOST": "127.0.0.1", "DJANGO_EMAIL_PORT": str(smtp_port),
+                "SHOP_CONFIRMATION_LEASE_SECONDS": str(self.LEASE_SECONDS)}
+        worker = Worker(mail_dir=mail_dir, log_path=tmp_path / "worker.log", name="worker",
+                        broker_env={"CELERY_BROKER_URL": RABBITMQ_URL}, queue=rabbitmq_queue, extra_env=smtp)
+
+        with worker:
+            order = placed_order(checkout(client, product))
+
+            def first_send_failed():
+                order.refresh_from_db()
+                return order.confirmation_error
+
+            # EMAIL_TIMEOUT (5 s) after the message, the worker gives up waiting for the "250".
+            wait_for(first_send_failed, timeout=STATUS_SETTLES_SECONDS, what="the first send failed")
+            first_claim = order.confirmation_claimed_at
+            assert (order.confirmation_status, len(inbox.arrivals)) == (ConfirmationStatus.SENDING, 1)
+            # The handed-on copy takes it again once the lease is over; the server answers now.
+            wait_for_status_within(order, ConfirmationStatus.SENT, self.LEASE_SECONDS + 20, worker)
+            time.sleep(2)  # room for a third e-mail, which must not come
+            worker.assert_alive()
+
+        assert [subject for _, subject in inbox.arrivals] == [f"Your order {order.id} at My Shop"] * 2
+        again_at = inbox.arrivals[1][0]
+        assert again_at >= first_claim + timedelta(seconds=self.LEASE_SECONDS), (
+            f"sent again {(again_at - first_claim).total_seconds():.1f} s after the claim"
         )
         assert confirmations_sweep(min_age_seconds=0) == 0
 
