@@ -30,12 +30,26 @@ def products_lock(product_ids: Iterable[int]) -> dict[int, int]:
     )
 
 
+class MultilineTextField(forms.CharField):
+    """Text whose line breaks are compared as LF.
+
+    A browser submits a textarea's line breaks as CRLF, but hands a hidden input's value back as
+    the HTML parser left it, with LF: compared as typed, a description with line breaks would
+    always look changed, and be written back over another clerk's edit.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if value else value
+
+
 class ProductAdminForm(forms.ModelForm):
     """The product change form and each row of the list editing."""
 
     class Meta:
         model = Product
         fields = ["category", "name", "slug", "image", "description", "price", "stock", "available"]
+        field_classes = {"description": MultilineTextField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
