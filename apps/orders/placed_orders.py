@@ -6,16 +6,19 @@ to the session: a cart change racing it in another tab would overwrite that writ
 overwritten by it. Instead an order keeps the token of the cart contents it consumed, and the
 session's cart still holds that token (or, if it changed meanwhile, the token it grew from).
 A page that finds such a token settles the cart: the order's lines leave it, lines added
-meanwhile stay, and the order joins the session's list of placed orders.
+meanwhile stay, and the order joins the session's list of placed orders. That one write is made
+to the session as stored, under its row's lock, so it cannot undo another tab's save either.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from apps.cart.cart import Cart
 from apps.orders import selectors
 from apps.orders.models import Order
+from shop_project.sessions import session_change_as_stored
 
 # The latest few, so that a shopper who comes back to an older tab still sees it.
 _PLACED_ORDERS_SESSION_KEY = "orders_placed"
@@ -25,26 +28,41 @@ _PLACED_ORDERS_REMEMBERED = 20
 @dataclass(frozen=True)
 class OrderedFromCart:
     order_id: int
+    cart_token: uuid.UUID
     quantities: dict[int, int]
 
 
-def cart_settle(*, session, cart: Cart) -> list[OrderedFromCart]:
-    """Take out of `cart` what orders consuming its tokens hold, and remember those orders.
+def cart_settle(*, session) -> tuple[Cart, list[OrderedFromCart]]:
+    """The session's cart without what orders consuming its tokens hold, and those orders, which
+    are remembered as this session's.
 
-    One query when the cart has tokens, and a session write only when an order was found.
+    One query when the cart has tokens, and a session write only when an order was found. The
+    write is made to the session as stored (shop_project.sessions), not as this request loaded
+    it: a line another tab added meanwhile stays, and an order settled meanwhile by another
+    request is not taken out of the cart twice.
     """
+    cart = Cart(session)
     ordered = selectors.orders_from_cart_tokens(tokens=cart.tokens())
     if not ordered:
-        return []
-    settled = [OrderedFromCart(order_id, quantities) for order_id, (_, quantities) in ordered.items()]
-    total: dict[int, int] = {}
-    for order in settled:
-        for product_id, quantity in order.quantities.items():
-            total[product_id] = total.get(product_id, 0) + quantity
-    cart.forget_ordered(quantities=total, tokens=[token for token, _ in ordered.values()])
-    for order in settled:
-        remember_placed_order(session=session, order_id=order.order_id)
-    return settled
+        return cart, []
+    settled = [OrderedFromCart(order_id, token, units) for order_id, (token, units) in ordered.items()]
+
+    def forget_ordered(stored) -> None:
+        stored_cart = Cart(stored)
+        held = set(stored_cart.tokens())
+        unsettled = [order for order in settled if order.cart_token in held]
+        if unsettled:
+            units: dict[int, int] = {}
+            for order in unsettled:
+                for product_id, quantity in order.quantities.items():
+                    units[product_id] = units.get(product_id, 0) + quantity
+            stored_cart.forget_ordered(quantities=units, tokens=[order.cart_token for order in unsettled])
+        for order in settled:
+            remember_placed_order(session=stored, order_id=order.order_id)
+        stored.modified = True
+
+    session_change_as_stored(session, forget_ordered)
+    return Cart(session), settled
 
 
 def remember_placed_order(*, session, order_id: int) -> None:

@@ -43,7 +43,9 @@ def order_create(request):
     else:
         form = OrderCreateForm()
     # The lines the page shows: without what an order already holds, nor what cannot be bought.
-    ordered = cart_settle(session=request.session, cart=cart) if len(cart) else []
+    ordered = []
+    if len(cart):
+        cart, ordered = cart_settle(session=request.session)
     lines = cart_lines_for_page(request, cart)
     if not lines and ordered:
         # Everything in the cart was ordered (its thank-you page was never shown, or another
@@ -64,7 +66,7 @@ def order_create(request):
 
 def order_created(request, order_id):
     # The cart is settled first: its token may be how this session knows it placed the order.
-    cart_settle(session=request.session, cart=Cart(request.session))
+    cart_settle(session=request.session)
     order = order_placed_by_session(session=request.session, order_id=order_id)
     if order is None:
         raise Http404("No such order.")

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects, assertTemplateUsed
 
-from apps.orders import services
+from apps.orders import selectors, services
 from apps.orders.exceptions import (
     CartAlreadyOrderedError,
     CheckoutChangedError,
@@ -576,6 +576,49 @@ class TestOrderCreateRacingCartChange:
         assert {"thank-you page": thank_you.status_code, "cart after": in_cart, "ordered": goods} == {
             "thank-you page": 200, "cart after": cart_after, "ordered": ordered,
         }
+
+
+@pytest.mark.django_db
+class TestThankYouPageRacingCartChange:
+    """The thank-you page settles the cart (the ordered units leave it): a cart change in another
+    tab that loaded the session before the thank-you page saved must keep its line, whichever of
+    the two saves last."""
+
+    @pytest.mark.parametrize("saves_last", ["thank-you page", "cart change"])
+    def test_the_line_added_in_another_tab_stays(self, client, lamp, mug, saves_last, monkeypatch):
+        add_to_cart(client, lamp, 2)
+        placed = place_order(client)  # checkout writes nothing to the session
+        session_key = client.session.session_key
+        loaded = Session.objects.get(session_key=session_key).session_data
+        other_tab = Client()
+        other_tab.cookies[settings.SESSION_COOKIE_NAME] = session_key
+        add_mug = partial(other_tab.post, reverse("cart:cart_add", args=[mug.id]), {"quantity": 1})
+
+        if saves_last == "cart change":
+            show_thank_you = partial(client.get, placed["Location"])
+            thank_you, _ = _run_on_session_as_loaded(session_key, loaded, show_thank_you)
+            _, cart_change_wrote = _run_on_session_as_loaded(session_key, loaded, add_mug)
+            Session.objects.filter(session_key=session_key).update(session_data=cart_change_wrote)
+        else:
+            _, cart_change_wrote = _run_on_session_as_loaded(session_key, loaded, add_mug)
+            Session.objects.filter(session_key=session_key).update(session_data=loaded)
+            find_orders = selectors.orders_from_cart_tokens
+
+            def cart_change_saves_meanwhile(**kwargs):
+                # The thank-you page has loaded the session; the other tab's save lands now.
+                Session.objects.filter(session_key=session_key).update(session_data=cart_change_wrote)
+                return find_orders(**kwargs)
+
+            monkeypatch.setattr(selectors, "orders_from_cart_tokens", cart_change_saves_meanwhile)
+            thank_you = client.get(placed["Location"])
+            monkeypatch.undo()
+
+        # What the shopper checks out next (the checkout page settles the cart, too).
+        page = client.get(CREATE_URL)
+        lines = page.context["cart"] if page.status_code == 200 else []  # 302: the cart is empty
+        in_cart = {line.product.name: line.quantity for line in lines}
+        assert {"thank-you page": thank_you.status_code, "cart after": in_cart} == {
+            "thank-you page": 200, "cart after": {"Mug": 1}}
 
 
 @pytest.mark.django_db
