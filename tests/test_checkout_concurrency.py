@@ -1,7 +1,6 @@
 """Checkout under concurrency on PostgreSQL: the last units to as many buyers, deadlocks retried."""
 
 import threading
-import time
 from decimal import Decimal
 
 import psycopg
@@ -15,6 +14,7 @@ from apps.orders.models import Order
 from apps.orders.tests.checkout import checkout_form
 from apps.orders.tests.factories import CUSTOMER
 from apps.shop.tests.factories import ProductFactory
+from tests.support.postgres import wait_until_a_session_waits_for_a_lock
 
 BUYERS = 20
 UNITS_LEFT = 5
@@ -76,20 +76,6 @@ def _staff_connection() -> psycopg.Connection:
     return staff
 
 
-def _wait_until_a_session_waits_for_a_lock(timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the checkout never waited for the staff's lock")
-
-
 def _checkout_deadlocked_by_staff(client, first, second) -> object:
     """Staff restock `second` then `first` (the reverse of checkout's id order) while the
     client's checkout holds `first` and waits for `second`: a genuine deadlock, which PostgreSQL
@@ -110,7 +96,7 @@ def _checkout_deadlocked_by_staff(client, first, second) -> object:
         staff.execute("UPDATE shop_product SET stock = stock + 10 WHERE id = %s", [second.id])
         shopper = threading.Thread(target=check_out)
         shopper.start()
-        _wait_until_a_session_waits_for_a_lock()
+        wait_until_a_session_waits_for_a_lock()
         # Blocks until PostgreSQL fails the checkout's transaction, which frees `first`.
         staff.execute("UPDATE shop_product SET stock = stock + 10 WHERE id = %s", [first.id])
         staff.commit()

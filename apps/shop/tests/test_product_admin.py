@@ -6,7 +6,6 @@ units sell through the real checkout, and only then submits what the clerk typed
 
 import re
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -19,6 +18,7 @@ from django.urls import reverse
 from apps.shop.models import Product
 from apps.shop.tests.factories import CategoryFactory, ProductFactory
 from apps.shop.tests.pages import checkout, form_fields, placed_an_order
+from tests.support.postgres import wait_until_a_session_waits_for_a_lock
 
 CHANGELIST_URL = reverse("admin:shop_product_changelist")
 CHANGE_FORM = '//form[@id="product_form"]'
@@ -230,21 +230,6 @@ class TestProductListEditing:
         assert f"IN ({first.id}, {second.id})" in first_lock, first_lock
 
 
-def wait_for_a_lock_wait(timeout: float = 10) -> None:
-    """Until some other session of this database waits for a lock."""
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.01)
-    raise AssertionError("nobody waited for a lock")
-
-
 @pytest.fixture
 def other_writer_in_reverse_order():
     """Another writer that locks two products in the opposite order to the admin's: it holds the
@@ -262,7 +247,7 @@ def other_writer_in_reverse_order():
                         cursor.execute("SET LOCAL deadlock_timeout = '20s'")
                     list(Product.objects.select_for_update().filter(id=holds.id))
                     holding.set()
-                    wait_for_a_lock_wait()
+                    wait_until_a_session_waits_for_a_lock()
                     list(Product.objects.select_for_update().filter(id=then_takes.id))
             finally:
                 connections.close_all()
