@@ -65,6 +65,20 @@ class Order(models.Model):
         return reverse("admin:orders_order_detail", args=[self.id])
 
 
+class EarlierCartToken(models.Model):
+    """A state the cart held before the one an order was made from (Order.cart_token).
+
+    A checkout of that earlier state still running in another tab would sell the same goods
+    again: checkout refuses a state that is an order's cart token or one of these.
+    """
+
+    token = models.UUIDField(unique=True)
+    order = models.ForeignKey(Order, related_name="earlier_cart_tokens", on_delete=models.CASCADE)
+
+    def __str__(self):
+        return str(self.token)
+
+
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, related_name="items", on_delete=models.CASCADE)
     # PROTECT, not the seed's CASCADE: deleting a product must not rewrite past orders.

@@ -40,7 +40,7 @@ from apps.orders.exceptions import (
     Shortage,
     UnavailableProduct,
 )
-from apps.orders.models import ConfirmationStatus, Order, OrderItem
+from apps.orders.models import ConfirmationStatus, EarlierCartToken, Order, OrderItem
 from apps.orders.shown import ShownCheckout
 from apps.shop.catalog_cache import catalog_stock_changed
 from apps.shop.models import Product
@@ -132,13 +132,15 @@ def _place_order(
     # Holding the locks, a concurrent checkout of this cart has either committed its order or
     # not started: if it has, that order is the answer (its stock is already taken).
     tokens = [token for token in (cart_token, *earlier_cart_tokens) if token]
-    # An earlier state of the cart that became an order meanwhile means those goods are sold.
+    # An earlier state of the cart that became an order meanwhile means those goods are sold;
+    # so does this state when a later one, grown from it, became an order (EarlierCartToken).
     placed = dict(Order.objects.filter(cart_token__in=tokens).values_list("cart_token", "id"))
     if cart_token in placed:
         return Order.objects.get(id=placed[cart_token])
+    placed.update(EarlierCartToken.objects.filter(token__in=tokens).values_list("token", "order_id"))
     if placed:
-        earlier_token, order_id = next(iter(placed.items()))
-        raise CartAlreadyOrderedError(order_id=order_id, cart_token=earlier_token)
+        consumed_token, order_id = next(iter(placed.items()))
+        raise CartAlreadyOrderedError(order_id=order_id, cart_token=consumed_token)
 
     found = {product.id: product for product in products}
     unavailable = [UnavailableProduct(p.id, p.name) for p in products if not p.available] + [
@@ -157,6 +159,10 @@ def _place_order(
         raise OutOfStockError(shortages)
 
     order = Order.objects.create(cart_token=cart_token, **customer.__dict__)
+    EarlierCartToken.objects.bulk_create(
+        (EarlierCartToken(token=token, order=order) for token in earlier_cart_tokens if token),
+        ignore_conflicts=True,  # a token another order recorded already stays that order's
+    )
     OrderItem.objects.bulk_create(
         OrderItem(order=order, product=product, price=product.price, quantity=quantities[product.id])
         for product in products

@@ -673,6 +673,24 @@ class TestOrderCreateService:
         assert (raised.value.order_id, raised.value.cart_token) == (first.id, earlier)
         assert Order.objects.count() == 1
 
+    def test_an_older_state_still_checking_out_after_a_newer_one_was_ordered_is_refused(
+        self, lamp, mug
+    ):
+        # One tab's checkout of the cart as it was (the lamp) is slow; meanwhile another tab adds
+        # a mug and orders both. The slow checkout then runs: the lamp is in that order already.
+        older, newer = uuid.uuid4(), uuid.uuid4()
+        both = services.order_create(
+            quantities={lamp.id: 1, mug.id: 1}, cart_token=newer, earlier_cart_tokens=[older],
+            customer=services.Customer(**CUSTOMER), shown=self.shown((lamp, 1), (mug, 1)),
+        )
+        with pytest.raises(CartAlreadyOrderedError) as raised:
+            services.order_create(
+                quantities={lamp.id: 1}, cart_token=older, customer=services.Customer(**CUSTOMER),
+                shown=self.shown((lamp, 1)),
+            )
+        assert (raised.value.order_id, raised.value.cart_token) == (both.id, older)
+        assert Order.objects.count() == 1
+
     def test_a_successful_checkout_writes_nothing_to_the_session(self, filled_cart):
         fields = {**checkout_form(filled_cart), **CUSTOMER}
         before = Session.objects.get(session_key=filled_cart.session.session_key).session_data
