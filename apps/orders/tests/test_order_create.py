@@ -365,6 +365,28 @@ class TestOrderCreateConcurrentOnPostgres:
         assert lamp.stock == 3
         assert client.get(thank_you_url(order.id)).status_code == 200
 
+    def test_an_older_and_a_newer_state_of_one_cart_checked_out_at_once_make_one_order(self):
+        """Two tabs: one checks out the cart as it was (a lamp), the other the cart grown from it
+        (the lamp and a mug). Whichever commits first, the other must not sell the lamp again."""
+        customer = services.Customer(**CUSTOMER)
+        outcomes = []
+        for _ in range(10):  # either may win the locks; both orders of commits must hold
+            lamp, mug = ProductFactory(name="Desk lamp", stock=5), ProductFactory(name="Mug", stock=5)
+            older, newer = uuid.uuid4(), uuid.uuid4()
+            shown_lamp = ShownCheckout((ShownLine(lamp.id, lamp.name, 1, lamp.price),))
+            shown_both = ShownCheckout(shown_lamp.lines + (ShownLine(mug.id, mug.name, 1, mug.price),))
+            results = _at_once(
+                partial(services.order_create, quantities={lamp.id: 1}, cart_token=older,
+                        customer=customer, shown=shown_lamp),
+                partial(services.order_create, quantities={lamp.id: 1, mug.id: 1}, cart_token=newer,
+                        earlier_cart_tokens=[older], customer=customer, shown=shown_both),
+            )
+            placed = [r for r in results if isinstance(r, Order)]
+            refused = [r for r in results if isinstance(r, CartAlreadyOrderedError)]
+            lamp.refresh_from_db()
+            outcomes.append((len(placed), len(refused), 5 - lamp.stock))
+        assert outcomes == [(1, 1, 1)] * 10, f"(orders, refused, lamps taken) per round: {outcomes}"
+
 
 @pytest.mark.django_db
 class TestOrderCreateEmptyCart:
