@@ -9,8 +9,9 @@ import pytest
 from _pytest.nodeid import NodeId  # for pytest_collection_modifyitems_xdist_groups
 from django.db import connection
 
-# Fixtures shared across test modules: SQS on a moto server, and the Zappa deploy venv and package.
-pytest_plugins = ["tests.support.sqs", "tests.support.zappa"]
+# Fixtures shared across test modules: SQS on a moto server, the Zappa deploy venv and package,
+# and localstripe.
+pytest_plugins = ["tests.support.sqs", "tests.support.zappa", "tests.support.stripe"]
 
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 
@@ -20,7 +21,9 @@ RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 # starts with one of SLOW_TESTS. A test found by none of them must not start a process:
 # _fast_tests_start_no_process fails it, in `make test` too.
 SLOW_MARKERS = ("postgres", "rabbitmq", "browser")
-SLOW_FIXTURES = {"live_server", "moto_sqs_server", "deploy_venv", "zappa_package"}
+SLOW_FIXTURES = {
+    "live_server", "moto_sqs_server", "deploy_venv", "zappa_package", "localstripe_session_server",
+}
 SLOW_TESTS = (
     "tests/test_brokers.py",  # celery worker processes on real brokers
     "tests/test_compose.py",  # docker-compose config, the stack's commands run natively

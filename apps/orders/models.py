@@ -19,6 +19,16 @@ class ConfirmationStatus(models.TextChoices):
     FAILED = "failed", "Failed"  # retries exhausted; on SQS the message ends in the dead-letter queue
 
 
+class OrderStatus(models.TextChoices):
+    """Where an order stands: awaiting payment -> paid -> shipped, or cancelled, or refunded."""
+
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+    PAID = "paid", "Paid"
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"  # not paid in time, or by staff: its stock is back
+    REFUNDED = "refunded", "Refunded"
+
+
 class Order(models.Model):
     first_name = models.CharField(max_length=50)
     last_name = models.CharField(max_length=50)
@@ -29,6 +39,11 @@ class Order(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     paid = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.AWAITING_PAYMENT, db_index=True
+    )
+    # The order's one PaymentIntent at Stripe ("pi_…"), created on the payment page.
+    stripe_id = models.CharField(max_length=255, blank=True)
     # The session cart this order was made from: a resubmitted checkout finds the same order
     # here instead of creating a second one.
     cart_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.shop",
     "apps.cart",
     "apps.orders",
+    "apps.payment",
 ]
 
 MIDDLEWARE = [
@@ -276,6 +277,30 @@ CELERY_BEAT_SCHEDULE = {
 # A worker that claimed a confirmation and vanished (killed, timed out) holds it this long;
 # then another may send it again. Far longer than a send can take (the task's time limits).
 SHOP_CONFIRMATION_LEASE_SECONDS = env.int("SHOP_CONFIRMATION_LEASE_SECONDS", default=900)
+
+# Payments (Stripe, apps/payment). Local and test talk to localstripe (STRIPE_API_BASE), whose
+# keys are any "sk_test_…"/"pk_test_…" strings; production reads the real ones, with no default.
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="sk_test_localstripe")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="pk_test_localstripe")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="whsec_localstripe")
+# Unset: Stripe itself. `make run` and the tests: localstripe on http://127.0.0.1:8420.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+STRIPE_JS_URL = env("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+# Every request names the API version the shop was written and tested against (test_data/
+# holds objects recorded from it), whatever the account's default: an upgrade is a code change.
+STRIPE_API_VERSION = "2026-10-28.endive"
+# Seconds per request to Stripe, and how many times the SDK retries a failed one (it sends an
+# idempotency key with each retry of a POST).
+STRIPE_TIMEOUT_SECONDS = 10
+STRIPE_MAX_NETWORK_RETRIES = 2
+# The currency every price is in (ISO 4217, lower case as Stripe writes it).
+SHOP_CURRENCY = env("SHOP_CURRENCY", default="usd").lower()
+# An order not paid this long after checkout is cancelled and its stock put back.
+SHOP_PAYMENT_TIMEOUT_MINUTES = env.int("SHOP_PAYMENT_TIMEOUT_MINUTES", default=30)
+# Open unpaid orders one e-mail address, or one session, may hold: one client cannot reserve
+# the whole catalog by checking out and never paying.
+SHOP_MAX_UNPAID_ORDERS = env.int("SHOP_MAX_UNPAID_ORDERS", default=3)
+
 CART_SESSION_ID = "cart"
 # A shopper can hold at most this many units of one product in the cart.
 CART_MAX_QUANTITY_PER_PRODUCT = 20

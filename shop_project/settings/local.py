@@ -3,6 +3,9 @@
 from .base import *  # noqa: F403
 from .base import CONTENT_SECURITY_POLICY, env
 
+# `make run` starts localstripe, a fake Stripe, here: a newcomer pays without a network.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
+STRIPE_JS_URL = env("STRIPE_JS_URL", default=f"{STRIPE_API_BASE}/js.stripe.com/v3/")
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-development-key-never-used-in-production")
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 if DEBUG:
