@@ -454,11 +454,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, work: Path) -> subprocess.Popen:
+def start_gunicorn(env: dict[str, str], port: int, work: Path, workers: int = WORKERS,
+                   extra: list[str] = ()) -> subprocess.Popen:
     log = open(work / "gunicorn.log", "w")
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "shop_project.wsgi:application", "--workers", str(WORKERS),
-         "--bind", f"127.0.0.1:{port}", "--error-logfile", "-", "--log-level", "warning"],
+        [str(BIN / "gunicorn"), "shop_project.wsgi:application", "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--error-logfile", "-", "--log-level", "warning", *extra],
         env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30
