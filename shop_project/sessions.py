@@ -12,19 +12,20 @@ from collections.abc import Callable
 
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import DatabaseError, IntegrityError, router, transaction
+from django.db import DatabaseError, IntegrityError, router
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from shop_project.transactions import commit_without_waiting
+
 
 class SessionStore(DatabaseSessionStore):
-    """Django's database sessions, written in one statement instead of three or four.
+    """Django's database sessions, with cheaper writes.
 
-    Django checks that a new key is free with a SELECT before inserting it, and wraps every write
-    in a transaction (BEGIN, the statement, COMMIT) so that a failure cannot break a caller's
-    transaction. Outside a transaction one INSERT or UPDATE is atomic by itself, and the INSERT's
-    unique key is the check: a taken key fails it, and create() tries another, as it does after
-    the SELECT's rare race. Inside a transaction, Django's own save runs unchanged.
+    A new session's key is not looked up first (Django SELECTs it): the INSERT's unique key is
+    the check, a taken key fails it, and create() tries another, as it does after the lookup's
+    own rare race. And a write does not wait for the disk (shop_project/transactions.py): a
+    session lost in a database crash costs a shopper a cart line, never an order.
     """
 
     def _get_new_session_key(self) -> str:
@@ -35,11 +36,10 @@ class SessionStore(DatabaseSessionStore):
         if self.session_key is None:
             return self.create()
         using = router.db_for_write(self.model)
-        if transaction.get_connection(using).in_atomic_block:
-            return super().save(must_create=must_create)
         row = self.create_model_instance(self._get_session(no_load=must_create))
         try:
-            row.save(force_insert=must_create, force_update=not must_create, using=using)
+            with commit_without_waiting(using):
+                row.save(force_insert=must_create, force_update=not must_create, using=using)
         except IntegrityError as error:
             if must_create:
                 raise CreateError from error
@@ -66,7 +66,8 @@ def session_change_as_stored(session, change: Callable[[dict], None]) -> None:
     if not isinstance(session, DatabaseSessionStore) or session.session_key is None or session.modified:
         change(session)
         return
-    with transaction.atomic():
+    # Only the session row is written: its commit need not wait for the disk.
+    with commit_without_waiting():
         row = (
             session.model.objects.select_for_update()
             .filter(session_key=session.session_key, expire_date__gt=timezone.now())
