@@ -168,7 +168,7 @@ def flash_sale_section(out: str, seconds: float, command: str) -> str:
         f"- units sold exactly {exact.group(1) if exact else '?'} in every run: "
         f"{verdict(bool(exact) and exact.group(2) == 'yes')}",
         f"- errors (5xx, transport) and unexpected answers {errors:.0f}, target 0: {verdict(errors == 0)}",
-        "", notes(out), "", f"({seconds:.0f} s)", ""])
+        "", notes(out).replace("\n", "\n\n"), "", f"({seconds:.0f} s)", ""])
 
 
 def checkout_section(out: str, seconds: float, command: str) -> str:
