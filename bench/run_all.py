@@ -1,9 +1,10 @@
 """`make bench`: run every benchmark and write bench/results.md and bench/results.png.
 
 Runs bench/web.py (gunicorn, PostgreSQL, wrk), then the existing scripts as they are,
-each in a process of its own: bench/checkout_latency.py, bench/sqs_throughput.py and
-bench/cold_start.py. Their Markdown tables and summary lines are taken from their stdout;
-each target is marked met or missed. About 5 minutes on 2 cores.
+each in a process of its own: bench/flash_sale.py (gunicorn, PostgreSQL),
+bench/checkout_latency.py, bench/sqs_throughput.py and bench/cold_start.py. Their Markdown
+tables and summary lines are taken from their stdout; each target is marked met or missed.
+About 6 minutes on 2 cores.
 
     .venv/bin/python bench/run_all.py [--reuse-db] [--skip cold_start ...] [--seconds 10]
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OTHERS = {
+    "flash_sale": ["--runs", "3"],
     "checkout_latency": ["--checkouts", "100"],
     "sqs_throughput": [],
     "cold_start": ["--runs", "7"],
@@ -153,6 +155,22 @@ def web_section(web: dict, out: str, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def flash_sale_section(out: str, seconds: float, command: str) -> str:
+    exact = re.search(r"units sold exactly (\d+) in every run \(answers and database\): (\w+)", out)
+    errors = number_after("errors and other answers in all runs:", out)
+    return "\n".join([
+        f"## Flash sale (`{command}`)\n",
+        "200 buyers released at once, each an HTTP client with its own session (product page, add "
+        "to cart, checkout form, POST), over gunicorn and PostgreSQL: 100 units of one product "
+        "(every checkout queues for one row lock), then 100 products of one unit (the same "
+        "sales over 100 rows). Targets: exactly 100 units sold, no errors.\n",
+        table_text(out), "",
+        f"- units sold exactly {exact.group(1) if exact else '?'} in every run: "
+        f"{verdict(bool(exact) and exact.group(2) == 'yes')}",
+        f"- errors (5xx, transport) and unexpected answers {errors:.0f}, target 0: {verdict(errors == 0)}",
+        "", notes(out).replace("\n", "\n\n"), "", f"({seconds:.0f} s)", ""])
+
+
 def checkout_section(out: str, seconds: float, command: str) -> str:
     ratio = number_after("p95 ratio slow/instant:", out)
     return "\n".join([
@@ -187,8 +205,8 @@ def cold_start_section(out: str, seconds: float, command: str) -> str:
         f"({seconds:.0f} s)", ""])
 
 
-SECTIONS = {"checkout_latency": checkout_section, "sqs_throughput": sqs_section,
-            "cold_start": cold_start_section}
+SECTIONS = {"flash_sale": flash_sale_section, "checkout_latency": checkout_section,
+            "sqs_throughput": sqs_section, "cold_start": cold_start_section}
 
 
 def chart(web: dict, path: Path) -> None:

@@ -21,7 +21,8 @@ between two runs of the floor: a quick check of one change; `make bench` measure
 
 --reuse-db keeps the 10,000-product database (shop_bench_web) for the next run instead of
 dropping it, and reuses it when it is there. Needs wrk (apt-get install wrk) and PostgreSQL on
-127.0.0.1:5432 (BENCH_POSTGRES_URL overrides postgres://postgres@127.0.0.1:5432/postgres).
+127.0.0.1:5432 (BENCH_POSTGRES_URL overrides postgres://postgres@127.0.0.1:5432/postgres;
+BENCH_DB_NAME the database's name, shop_bench_web).
 """
 
 import argparse
@@ -44,7 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BIN = Path(sys.executable).parent
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-BIG_DB, SMALL_DB = "shop_bench_web", "shop_bench_web_10"
+# BENCH_DB_NAME lets two checkouts on one PostgreSQL bench at once without dropping each other's.
+BIG_DB = os.environ.get("BENCH_DB_NAME", "shop_bench_web")
+SMALL_DB = BIG_DB + "_10"
 BIG, SMALL = 10_000, 10
 WORKERS = 2
 TARGETS = {"list": 0.5, "detail": 0.6}
@@ -451,11 +454,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(env: dict[str, str], port: int, work: Path) -> subprocess.Popen:
+def start_gunicorn(env: dict[str, str], port: int, work: Path, workers: int = WORKERS,
+                   extra: list[str] = ()) -> subprocess.Popen:
     log = open(work / "gunicorn.log", "w")
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "shop_project.wsgi:application", "--workers", str(WORKERS),
-         "--bind", f"127.0.0.1:{port}", "--error-logfile", "-", "--log-level", "warning"],
+        [str(BIN / "gunicorn"), "shop_project.wsgi:application", "--workers", str(workers),
+         "--bind", f"127.0.0.1:{port}", "--error-logfile", "-", "--log-level", "warning", *extra],
         env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from apps.orders.tests.checkout import place_order
 from apps.shop.models import Product
 from apps.shop.tests.factories import CategoryFactory, ProductFactory
 
@@ -42,6 +43,10 @@ CART_QUERIES = 2
 # session never recorded offers nothing again that was ordered), the cart's products. What the page
 # showed is signed into the form, which costs no query.
 CHECKOUT_FORM_QUERIES = 3
+# The first view of the thank-you page: session, the orders placed from the cart's tokens, the
+# settling write under the session row's lock (savepoint, SELECT ... FOR UPDATE, UPDATE, release;
+# in production its own transaction), then the order and its items joined to their products.
+THANK_YOU_QUERIES = 8
 
 
 class TestQueryCounts:
@@ -70,3 +75,10 @@ class TestQueryCounts:
         client, _ = shopper
         with django_assert_num_queries(CHECKOUT_FORM_QUERIES):
             assert client.get(reverse("orders:order_create")).status_code == 200
+
+    def test_thank_you_page(self, shopper, django_assert_num_queries):
+        client, _ = shopper
+        response = place_order(client)
+        assert response.status_code == 302
+        with django_assert_num_queries(THANK_YOU_QUERIES):
+            assert client.get(response["Location"]).status_code == 200

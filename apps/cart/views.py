@@ -41,8 +41,6 @@ def cart_remove(request, product_id):
 
 def cart_detail(request):
     cart = Cart(request.session)
-    lines = [
-        (line, CartAddProductForm(initial={"quantity": line.quantity, "override": True}))
-        for line in cart_lines_for_page(request, cart)
-    ]
+    # Each line's quantity form is rendered by {% cart_quantity_fields %}, once per process.
+    lines = cart_lines_for_page(request, cart)
     return render(request, "cart/detail.html", {"cart": cart, "lines": lines})

@@ -3,7 +3,7 @@
 import uuid
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value
+from django.db.models import DecimalField, ExpressionWrapper, F, Prefetch, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from apps.orders.models import Order, OrderItem
@@ -19,7 +19,9 @@ def orders_with_totals() -> QuerySet[Order]:
 
 
 def order_with_items(*, order_id: int) -> Order | None:
-    return Order.objects.prefetch_related("items__product").filter(id=order_id).first()
+    """The order, its items and their products: two queries (the items join their products)."""
+    items = Prefetch("items", queryset=OrderItem.objects.select_related("product"))
+    return Order.objects.prefetch_related(items).filter(id=order_id).first()
 
 
 def orders_from_cart_tokens(*, tokens) -> dict[int, tuple[uuid.UUID, dict[int, int]]]:

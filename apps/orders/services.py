@@ -44,6 +44,7 @@ from apps.orders.models import ConfirmationStatus, EarlierCartToken, Order, Orde
 from apps.orders.shown import ShownCheckout
 from apps.shop.catalog_cache import catalog_stock_changed
 from apps.shop.models import Product
+from shop_project.transactions import commit_without_waiting
 
 logger = logging.getLogger(__name__)
 
@@ -256,13 +257,16 @@ def order_confirmation_publish(*, order_id: int) -> bool:
                        exc_info=True)
         return False
     unsent = [ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED, ConfirmationStatus.SENDING]
-    Order.objects.filter(id=order_id, confirmation_status__in=unsent).update(
-        confirmation_status=Case(
-            When(confirmation_status=ConfirmationStatus.PENDING, then=Value(ConfirmationStatus.QUEUED)),
-            default=F("confirmation_status"),
-        ),
-        confirmation_queued_at=timezone.now(),
-    )
+    # Lost in a database crash, this mark only makes the sweep publish the confirmation again (the
+    # claim sends one e-mail): its commit need not wait for the disk, and the checkout for it.
+    with commit_without_waiting():
+        Order.objects.filter(id=order_id, confirmation_status__in=unsent).update(
+            confirmation_status=Case(
+                When(confirmation_status=ConfirmationStatus.PENDING, then=Value(ConfirmationStatus.QUEUED)),
+                default=F("confirmation_status"),
+            ),
+            confirmation_queued_at=timezone.now(),
+        )
     return True
 
 

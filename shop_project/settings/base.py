@@ -84,6 +84,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Database sessions, each write one statement (shop_project/sessions.py).
+SESSION_ENGINE = "shop_project.sessions"
+
 ROOT_URLCONF = "shop_project.urls"
 WSGI_APPLICATION = "shop_project.wsgi.application"
 
