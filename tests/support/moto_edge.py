@@ -8,8 +8,11 @@ properties to those backends, the way moto's own models do for the types it know
 read the distribution, the web ACL and the policies back through boto3. `install()` registers
 them in this process, where the tests' moto server runs (devtools.sqs.moto_server: a thread).
 
-One fix of a type moto does know: its AWS::KMS::Key keeps KeyPolicy as the template's object
-where its KMS API expects JSON text, so DescribeKey on the key fails; KmsKey stores the text.
+Two fixes of what moto does know. A stack update whose new parameters make a resource's Condition
+true does not create it (moto only adds resources new to the template); CloudFormation does, and
+the second `make infra` relies on it (RestApiId turns on WebAclApiStage): `_update_then_create`
+creates them after moto's update. And moto's AWS::KMS::Key keeps KeyPolicy as the template's
+object where its KMS API expects JSON text, so DescribeKey on the key fails; KmsKey stores text.
 
 Left out, and checked in the template instead: AWS::WAFv2::LoggingConfiguration and
 AWS::ApiGateway::DomainName/BasePathMapping (moto still skips them), and what moto's backends
@@ -21,6 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -75,15 +79,18 @@ def _api_rules(value: Any) -> Any:
 
 
 class _Model:
-    """A created resource: its physical id (what Ref gives) and its Fn::GetAtt attributes.
+    """A created resource: its physical id (what Ref gives), its Fn::GetAtt attributes, and how to
+    remove it from its backend when the stack is deleted (moto's state outlives a stack: the
+    next test's stack would find a duplicate web ACL).
 
     A mixin: each model subclasses CloudFormationModel itself, because moto finds its models
     among that class's direct subclasses.
     """
 
-    def __init__(self, physical_resource_id: str, attributes: dict[str, str]):
+    def __init__(self, physical_resource_id: str, attributes: dict[str, str], remove: Callable[[], None]):
         self.physical_resource_id = physical_resource_id
         self.attributes = attributes
+        self.remove = remove
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -110,7 +117,7 @@ class _Model:
         pass
 
     def delete(self, account_id: str, region_name: str) -> None:
-        pass
+        self.remove()
 
 
 class OriginAccessControl(_Model, CloudFormationModel):
@@ -122,10 +129,9 @@ class OriginAccessControl(_Model, CloudFormationModel):
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
                                         **kwargs):
         config = cloudformation_json["Properties"]["OriginAccessControlConfig"]
-        control = cloudfront_backends[account_id][get_partition(region_name)].create_origin_access_control(
-            config
-        )
-        return cls(control.id, {"Id": control.id})
+        backend = cloudfront_backends[account_id][get_partition(region_name)]
+        control = backend.create_origin_access_control(config)
+        return cls(control.id, {"Id": control.id}, lambda: backend.delete_origin_access_control(control.id))
 
 
 class Distribution(_Model, CloudFormationModel):
@@ -140,7 +146,8 @@ class Distribution(_Model, CloudFormationModel):
         backend = cloudfront_backends[account_id][get_partition(region_name)]
         distribution, _, _ = backend.create_distribution(distribution_config=config, tags=[])
         return cls(distribution.distribution_id,
-                   {"Id": distribution.distribution_id, "DomainName": distribution.domain_name})
+                   {"Id": distribution.distribution_id, "DomainName": distribution.domain_name},
+                   lambda: backend.delete_distribution(distribution.distribution_id, if_match=True))
 
 
 class WebAcl(_Model, CloudFormationModel):
@@ -152,14 +159,17 @@ class WebAcl(_Model, CloudFormationModel):
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
                                         **kwargs):
         properties = cloudformation_json["Properties"]
-        web_acl = wafv2_backends[account_id][region_name].create_web_acl(
+        backend = wafv2_backends[account_id][region_name]
+        web_acl = backend.create_web_acl(
             properties["Name"], properties["VisibilityConfig"], properties["DefaultAction"],
             properties["Scope"], properties.get("Description"), properties.get("Tags", []),
             _api_rules(properties.get("Rules", [])), None, None, None, None, None,
         )
         # Ref gives name|id|scope, as in AWS.
         return cls(f"{web_acl.name}|{web_acl.id}|{properties['Scope']}",
-                   {"Arn": web_acl.arn, "Id": web_acl.id})
+                   {"Arn": web_acl.arn, "Id": web_acl.id},
+                   lambda: backend.delete_web_acl(web_acl.name, properties["Scope"], web_acl.id,
+                                                  web_acl.lock_token))
 
 
 class WebAclAssociation(_Model, CloudFormationModel):
@@ -171,9 +181,10 @@ class WebAclAssociation(_Model, CloudFormationModel):
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name,
                                         **kwargs):
         properties = cloudformation_json["Properties"]
-        wafv2_backends[account_id][region_name].associate_web_acl(properties["WebACLArn"],
-                                                                 properties["ResourceArn"])
-        return cls(properties["ResourceArn"], {})
+        backend = wafv2_backends[account_id][region_name]
+        resource_arn = properties["ResourceArn"]
+        backend.associate_web_acl(properties["WebACLArn"], resource_arn)
+        return cls(resource_arn, {}, lambda: backend.disassociate_web_acl(resource_arn))
 
 
 class BucketPolicy(_Model, CloudFormationModel):
@@ -190,8 +201,9 @@ class BucketPolicy(_Model, CloudFormationModel):
         # which DenyPlainHttp refuses (as AWS would): stored without it, checked in the template.
         statements = [s for s in document["Statement"] if s.get("Sid") != "DenyPlainHttp"]
         policy = json.dumps({**document, "Statement": statements}).encode()
-        s3_backends[account_id][get_partition(region_name)].put_bucket_policy(properties["Bucket"], policy)
-        return cls(properties["Bucket"], {})
+        backend = s3_backends[account_id][get_partition(region_name)]
+        backend.put_bucket_policy(properties["Bucket"], policy)
+        return cls(properties["Bucket"], {}, lambda: backend.delete_bucket_policy(properties["Bucket"]))
 
 
 class KmsKey(Key, CloudFormationModel):
@@ -209,8 +221,19 @@ class KmsKey(Key, CloudFormationModel):
                                                        region_name, **kwargs)
 
 
+_moto_update = parsing.ResourceMap.update
+
+
+def _update_then_create(self, template, parameters=None):
+    _moto_update(self, template, parameters)
+    for name in self._resource_json_map:
+        if name not in self._parsed_resources:
+            _ = self[name]  # moto's lookup creates a resource whose condition now holds, or nothing
+
+
 def install() -> None:
-    """Make moto's CloudFormation (in this process) use the models above."""
+    """Make moto's CloudFormation (in this process) use the models and the update above."""
+    parsing.ResourceMap.update = _update_then_create
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
     models = parsing.get_model_map()
