@@ -411,6 +411,9 @@ class TestDeployOnMoto:
             origin = routes(config, [key])[key]
             bucket = origin.split(".s3.", 1)[0]
             head = s3.head_object(Bucket=bucket, Key=key)  # the object the distribution would fetch
+            # Written private (no ACL grant to anyone but the owner): only the distribution reads.
+            grants = s3.get_object_acl(Bucket=bucket, Key=key)["Grants"]
+            assert {grant["Grantee"]["Type"] for grant in grants} == {"CanonicalUser"}, grants
             assert head["CacheControl"] == {
                 "static": "public, max-age=31536000, immutable",
                 "image": "public, max-age=86400",
@@ -929,9 +932,9 @@ class TestZappaSettingsWithOutputs:
         certificate = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
         settings["production"].update(domain="shop.example.com", certificate_arn=certificate)
         resolved = deploy.stage_settings(settings, "production")
-        parameters = deploy.stack_parameters("production", resolved, FAKE_OUTPUTS["SecretArn"], "a1b2c3d4e5")
+        parameters = deploy.stack_parameters("production", resolved, FAKE_OUTPUTS["SecretArn"], "apiid12345")
         assert (parameters["SiteDomainName"], parameters["SiteCertificateArn"], parameters["RestApiId"]) == (
-            "shop.example.com", certificate, "a1b2c3d4e5")
+            "shop.example.com", certificate, "apiid12345")
 
     @pytest.mark.skipif(not REPO_SETTINGS.exists(), reason="the repository has no zappa_settings.json yet")
     @pytest.mark.parametrize("stage", ["dev", "production"])
