@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 DEMO_PRODUCTS ?= 48
 
 DEPLOY_VENV := .venv-deploy
+CHECKOV_VENV := .venv-checkov
 
-.PHONY: run test test-fast fuzz lint bench venv deploy-venv infra clean
+.PHONY: run test test-fast fuzz lint bench venv deploy-venv checkov-venv checkov infra clean
 
 venv: $(VENV)/.installed
 
@@ -31,7 +32,7 @@ run: venv
 # worker (conftest.py, xdist_group "aws"), so each is made once per run; the deploy venv is
 # built once under a file lock (tests/support/zappa.py).
 TEST_WORKERS ?= 2
-test: venv
+test: venv checkov-venv
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The inner loop: unit and view tests only, in one process; no servers, processes, browser or
@@ -67,6 +68,19 @@ $(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
 	$(DEPLOY_VENV)/bin/python -m pip install --quiet -r requirements-deploy.txt
 	touch $@
 
+# checkov (infrastructure-as-code scanner) pins older boto3, botocore and packaging than
+# requirements-dev.txt, so it lives in a venv of its own; tests/test_infra.py runs it from there.
+checkov-venv: $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+# infra/ scanned offline (infra/checkov.yaml); every skip is a comment on its resource.
+checkov: checkov-venv
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --config-file infra/checkov.yaml --compact --quiet
+
 # The AWS resources Zappa does not create, for one stage (infra/README.md).
 # boto3 honours AWS_ENDPOINT_URL, so this deploys to a moto server too.
 infra: venv
@@ -74,4 +88,4 @@ infra: venv
 	$(BIN)/python infra/deploy.py --stage $(STAGE)
 
 clean:
-	rm -rf $(VENV) $(DEPLOY_VENV) db.sqlite3 media var .pytest_cache .hypothesis
+	rm -rf $(VENV) $(DEPLOY_VENV) $(CHECKOV_VENV) db.sqlite3 media var .pytest_cache .hypothesis

@@ -4,8 +4,9 @@
 
 In order:
 1. read the stage of zappa_settings.json (following "extends"): project_name, timeout_seconds,
-   the sender of DJANGO_DEFAULT_FROM_EMAIL and aws_region become stack parameters, so the
-   stack and the function agree on them;
+   the sender of DJANGO_DEFAULT_FROM_EMAIL, domain and certificate_arn, and aws_region become
+   stack parameters, so the stack and the function agree on them; and the id of the REST API
+   Zappa made (<project_name>-<stage>), once there is one, for the web ACL;
 2. make sure the secret myshop-<stage>/django exists, with a DJANGO_SECRET_KEY and a database
    password that Secrets Manager generates (CloudFormation reads the password from it through a
    dynamic reference; moto's CloudFormation cannot create secrets, hence this step is here);
@@ -60,6 +61,8 @@ CONTRACT_OUTPUTS = (
     "LambdaSecurityGroupId",
     "DatabaseEndpoint",
     "DatabasePort",
+    "StaticDomainName",
+    "MediaDomainName",
 )
 # And the ones deploy.py itself needs, for DATABASE_URL.
 REQUIRED_OUTPUTS = (*CONTRACT_OUTPUTS, "DatabaseName", "DatabaseUsername")
@@ -67,6 +70,9 @@ REQUIRED_OUTPUTS = (*CONTRACT_OUTPUTS, "DatabaseName", "DatabaseUsername")
 WAITER_CONFIG = {"Delay": 15, "MaxAttempts": 240}
 BUSY_SUFFIXES = ("_IN_PROGRESS",)
 UPDATABLE = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
+# Parameters deploy.py does not derive: the template's defaults at creation, then whatever an
+# operator set (infra/README.md, "The web ACL") is kept by every later run.
+KEPT_PARAMETERS = ("AdminLoginRateLimit", "CheckoutRateLimit", "PaymentRateLimit")
 
 
 class DeployError(Exception):
@@ -134,6 +140,9 @@ def zappa_settings_with_outputs(settings: dict, stage: str, outputs: dict[str, s
         "CELERY_SQS_QUEUE_URL": outputs["QueueUrl"],
         "DJANGO_STATIC_BUCKET": outputs["StaticBucketName"],
         "DJANGO_MEDIA_BUCKET": outputs["MediaBucketName"],
+        # The buckets are private: the shop's file URLs are on the CloudFront distribution.
+        "DJANGO_STATIC_DOMAIN": outputs["StaticDomainName"],
+        "DJANGO_MEDIA_DOMAIN": outputs["MediaDomainName"],
         "DJANGO_SECRETS_ID": outputs["SecretArn"],
     }
     return updated
@@ -166,8 +175,8 @@ def write_zappa_settings(path: Path, settings: dict) -> None:
         raise
 
 
-def stack_parameters(stage: str, resolved: dict, secret_arn: str) -> dict[str, str]:
-    """The template's parameters, from the Zappa stage they serve."""
+def stack_parameters(stage: str, resolved: dict, secret_arn: str, rest_api_id: str = "") -> dict[str, str]:
+    """The template's parameters, from the Zappa stage they serve (and its API, once made)."""
     project_name = resolved.get("project_name")
     if not project_name:
         print(
@@ -188,7 +197,28 @@ def stack_parameters(stage: str, resolved: dict, secret_arn: str) -> dict[str, s
         "SecretArn": secret_arn,
         "FunctionTimeoutSeconds": str(resolved.get("timeout_seconds", ZAPPA_DEFAULT_TIMEOUT_SECONDS)),
         "FromEmailAddress": from_address,
+        "RestApiId": rest_api_id,
+        # Zappa's own keys for a custom domain; the stack creates it (not `zappa certify`).
+        "SiteDomainName": str(resolved.get("domain") or ""),
+        "SiteCertificateArn": str(resolved.get("certificate_arn") or ""),
     }
+
+
+def function_name(parameters: dict[str, str]) -> str:
+    return f"{parameters['ProjectName']}-{parameters['Stage']}"
+
+
+def find_rest_api(client, name: str) -> str:
+    """The id of the REST API Zappa named after the function, or "" before `zappa deploy`."""
+    ids = [
+        api["id"]
+        for page in client.get_paginator("get_rest_apis").paginate()
+        for api in page.get("items", [])
+        if api.get("name") == name
+    ]
+    if len(ids) > 1:
+        raise DeployError(f"{len(ids)} REST APIs are named {name}: delete the stray ones (Zappa made one)")
+    return ids[0] if ids else ""
 
 
 # The secret -----------------------------------------------------------------------------------
@@ -326,15 +356,24 @@ def deploy_stack(
     client, name: str, template_body: str, parameters: dict[str, str], tags: list[dict], *, protect: bool
 ) -> dict[str, str]:
     """Create or update the stack, wait for it, and return its outputs."""
+    stack = describe_stack(client, name)
+    # Their current values, given again (what UsePreviousValue means; moto cannot do that for a
+    # value that was the default).
+    kept = {
+        parameter["ParameterKey"]: parameter["ParameterValue"]
+        for parameter in (stack or {}).get("Parameters", [])
+        if parameter["ParameterKey"] in KEPT_PARAMETERS
+    }
     arguments = {
         "StackName": name,
         "TemplateBody": template_body,
-        "Parameters": [{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        "Parameters": [
+            {"ParameterKey": key, "ParameterValue": value} for key, value in {**kept, **parameters}.items()
+        ],
         # The role and policy get generated names, hence not CAPABILITY_NAMED_IAM.
         "Capabilities": ["CAPABILITY_IAM"],
         "Tags": tags,
     }
-    stack = describe_stack(client, name)
     status = stack["StackStatus"] if stack else None
     if status == "ROLLBACK_COMPLETE":
         # Its creation failed and everything was rolled back; such a stack can only be deleted.
@@ -406,6 +445,10 @@ def run(stage: str, settings_path: Path, region: str | None) -> None:
     database_exists = stack is not None and stack["StackStatus"] != "ROLLBACK_COMPLETE"
     secret_arn = ensure_secret(secrets, stage, stack_name, database_exists=database_exists, tags=tags)
     parameters = stack_parameters(stage, resolved, secret_arn)
+    parameters["RestApiId"] = find_rest_api(session.client("apigateway"), function_name(parameters))
+    if not parameters["RestApiId"]:
+        print(f"No REST API {function_name(parameters)} yet: after `zappa deploy {stage}`, run this "
+              "again so that the web ACL guards it.")
     outputs = deploy_stack(
         cloudformation, stack_name, template_body, parameters, tags, protect=stage == "production"
     )

@@ -35,6 +35,9 @@ from devtools.workers import worker_database_url
 
 API_HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
 CUSTOM_DOMAIN = "shop.example.com"
+# The infra stack's files distribution (outputs StaticDomainName, MediaDomainName), which
+# `make infra` writes into DJANGO_STATIC_DOMAIN and DJANGO_MEDIA_DOMAIN: the buckets are private.
+FILES_DOMAIN = "d111111abcdef8.cloudfront.net"
 # Where zappa_settings.json's dev stage points its SQS event source; moto's default account.
 QUEUE_NAME = "myshop-dev-tasks"
 FROM_ADDRESS = "shop@example.com"
@@ -82,6 +85,8 @@ def container(package_dir, lambda_runtime, aws):
         DJANGO_STORAGE="s3",
         DJANGO_STATIC_BUCKET=aws["buckets"]["static"],
         DJANGO_MEDIA_BUCKET=aws["buckets"]["media"],
+        DJANGO_STATIC_DOMAIN=FILES_DOMAIN,
+        DJANGO_MEDIA_DOMAIN=FILES_DOMAIN,
     )
     with LambdaContainer(package_dir=package_dir, runtime=lambda_runtime, env=env) as running:
         yield running
@@ -143,10 +148,12 @@ def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(conta
 
     shopper = Browser(container, host=API_HOST, stage="dev")
     home = body_of(shopper.request("GET", "/"))
-    # Links carry the API Gateway stage; assets come from the buckets.
+    # Links carry the API Gateway stage; assets come from the buckets through the distribution
+    # (its default behaviour is the static bucket, products/* the media bucket).
     product_path = re.search(r'href="/dev(/\d+/[\w-]+/)"', home).group(1)
-    assert f"https://{aws['buckets']['static']}.s3.eu-west-1.amazonaws.com/{stylesheet}" in home
-    assert f"https://{aws['buckets']['media']}.s3.eu-west-1.amazonaws.com/products/" in home
+    assert f"https://{FILES_DOMAIN}/{stylesheet}" in home
+    assert f"https://{FILES_DOMAIN}/{media[0]['Key']}" in home
+    assert ".s3.eu-west-1.amazonaws.com" not in home
 
     product_page = body_of(shopper.request("GET", product_path))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', product_page).group(1)

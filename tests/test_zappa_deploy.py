@@ -17,6 +17,10 @@ Where moto differs from AWS (tests/support/zappa.py has the details):
   created with (Zappa creates it with the function's ARN; AWS takes the name as well), so the
   "post" callback (infra/zappa_callbacks.py) lists by the function's ARN, as Zappa does.
 - moto leaves LastModified alone on UpdateFunctionCode; the new code shows in CodeSha256.
+- moto's CloudFormation lacks CloudFront and WAFv2: tests/support/moto_edge.py adds them.
+
+`make infra` runs again after `zappa deploy`, as infra/README.md says: it finds the REST API
+Zappa made and puts the web ACL on its stage.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import pytest
 
 from devtools.sqs import MotoServer
 from devtools.zappa import STAGE, copy_repo, run_command, run_zappa, zappa_environment
+from tests.support import moto_edge
 from tests.support.zappa import ListFunctionUrlConfigsRoute, moto_server_for_zappa
 
 FUNCTION = "myshop-dev"
@@ -52,6 +57,7 @@ class Deployment:
     outputs: dict[str, str]  # the infra stack's outputs
     after_deploy: dict = field(default_factory=dict)
     after_update: dict = field(default_factory=dict)
+    stage_after_infra_again: dict = field(default_factory=dict)  # the API's stage, as moto has it
     output: dict[str, str] = field(default_factory=dict)  # each command's stdout and stderr
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -70,18 +76,19 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(deploy_venv, tmp_path_factory):
-    """Infra, `zappa deploy dev`, a code change, `zappa update dev`: once for the module."""
+    """Infra, `zappa deploy dev`, infra again, a code change, `zappa update dev`: once for the module."""
+    moto_edge.install()
     with moto_server_for_zappa() as (server, route):
         project = copy_repo(tmp_path_factory.mktemp("zappa-deploy") / "project")
         settings_path = project / "zappa_settings.json"
         env = zappa_environment(deploy_venv, server)
         seconds, output = {}, {}
 
-        started = time.monotonic()
         # What `make infra STAGE=dev` runs, on the copy's settings, with the deploy venv's boto3.
-        output["infra"] = run_command(
-            [str(deploy_venv / "bin" / "python"), "infra/deploy.py", "--stage", STAGE,
-             "--zappa-settings", str(settings_path)], cwd=project, env=env, timeout=300)
+        infra = [str(deploy_venv / "bin" / "python"), "infra/deploy.py", "--stage", STAGE,
+                 "--zappa-settings", str(settings_path)]
+        started = time.monotonic()
+        output["infra"] = run_command(infra, cwd=project, env=env, timeout=300)
         seconds["infra"] = time.monotonic() - started
 
         settings = json.loads(settings_path.read_text())
@@ -100,6 +107,14 @@ def deployment(deploy_venv, tmp_path_factory):
         output["deploy"] = run_zappa(deploy_venv, "deploy", STAGE, cwd=project, env=env)
         seconds["deploy"] = time.monotonic() - started
         deployment.after_deploy = deployment.snapshot()
+
+        # Now that the API exists, the second `make infra` guards its stage with the web ACL.
+        started = time.monotonic()
+        output["infra again"] = run_command(infra, cwd=project, env=env, timeout=300)
+        seconds["infra again"] = time.monotonic() - started
+        deployment.outputs = _outputs(_infra_stack(server))
+        deployment.settings = json.loads(settings_path.read_text())[STAGE]
+        deployment.stage_after_infra_again = _api_stage(server)
 
         # A code change, so that the update has new code to ship.
         (project / "shop_project" / "release_marker.py").write_text('"""Written by test_zappa_deploy."""\n')
@@ -126,6 +141,12 @@ def _infra_stack(server: MotoServer) -> dict:
     ]
     assert len(stacks) == 1, f"expected one stack tagged {INFRA_TAGS}: {[s['StackName'] for s in stacks]}"
     return stacks[0]
+
+
+def _api_stage(server: MotoServer) -> dict:
+    apigateway = _client(server, "apigateway")
+    [api] = [api for api in apigateway.get_rest_apis()["items"] if api["name"] == FUNCTION]
+    return apigateway.get_stage(restApiId=api["id"], stageName=STAGE)
 
 
 def _outputs(stack: dict) -> dict[str, str]:
@@ -181,6 +202,17 @@ class TestInfraThenZappaDeployAndUpdate:
         assert variables["DJANGO_STATIC_BUCKET"] == outputs["StaticBucketName"]
         assert variables["DJANGO_MEDIA_BUCKET"] == outputs["MediaBucketName"]
         assert variables["DJANGO_SECRETS_ID"] == outputs["SecretArn"]
+        # The buckets are private: file URLs are on the CloudFront distribution.
+        assert variables["DJANGO_STATIC_DOMAIN"] == outputs["StaticDomainName"]
+        assert variables["DJANGO_MEDIA_DOMAIN"] == outputs["MediaDomainName"]
+        assert outputs["StaticDomainName"].endswith(".cloudfront.net")
+
+    def test_the_second_infra_run_puts_the_web_acl_on_zappas_api_stage(self, deployment):
+        assert "No REST API" in deployment.output["infra"]
+        assert "No REST API" not in deployment.output["infra again"]
+        # Read right after that run: the association is what it made.
+        assert deployment.stage_after_infra_again["webAclArn"] == deployment.outputs["WebAclArn"]
+        assert deployment.outputs["WebAclName"] == f"{FUNCTION}-web"
 
     def test_api_gateway_proxies_every_path_to_the_function_on_stage_dev(self, deployment):
         apigateway = deployment.client("apigateway")
