@@ -53,7 +53,9 @@ class OrderAdmin(admin.ModelAdmin):
                     "paid", "created", "updated", "confirmation_status", "order_detail", "order_pdf"]
     list_filter = ["paid", "created", "updated", "confirmation_status"]
     readonly_fields = ["confirmation_status", "confirmation_attempts", "confirmation_claimed_at",
-                       "confirmation_sent_at", "confirmation_error"]
+                       "confirmation_sent_at", "confirmation_error",
+                       "invoice_status", "invoice_due_at", "invoice_queued_at", "invoice_attempts",
+                       "invoice_claimed_at", "invoice_sent_at", "invoice_error"]
     search_fields = ["id", "first_name", "last_name", "email"]
     inlines = [OrderItemInline]
     actions = [export_to_csv, resend_confirmation]

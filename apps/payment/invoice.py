@@ -1,9 +1,11 @@
 """The PDF invoice of an order, as the book has it: shop, number, date, customer, lines, total, PAID.
 
 Rendered with fpdf2 (pure Python: it runs in the Lambda package, which has no system libraries)
-in NanumGothic, whose Hangul, Latin, Greek and Cyrillic glyphs cover the names and addresses
-shoppers type; only the glyphs used are embedded (a subset, made by fontTools). fpdf2 is
-imported inside invoice_pdf only: the web process's start never pays for it.
+in two fonts that between them cover the names and addresses shoppers type: DejaVu Sans for
+Latin (with the accents of Central European names), Greek and Cyrillic, and NanumSquare for
+what it lacks (Hangul, kana, Hanja). Both are small (0.7 MB each; NanumGothic, 4.7 MB, also
+lacks most of Latin Extended-A), and only the glyphs used are embedded (subsets, made by
+fontTools). fpdf2 is imported inside invoice_pdf only: the web process's start never pays for it.
 
 What the PDF shows is an Invoice, built from the order by invoice_of; invoice_pdf only lays it
 out. Its `totals` are the lines under the items (today the total; a discount adds its own).
@@ -23,8 +25,11 @@ from apps.orders.models import Order
 from apps.payment.money import decimal_places, round_money
 
 SHOP_NAME = "My Shop"
-FONT_FAMILY = "NanumGothic"
-FONT_FILE = Path(__file__).with_name("fonts") / "NanumGothic.ttf"  # its licence: fonts/OFL.txt
+FONTS_DIR = Path(__file__).with_name("fonts")  # each font's licence is beside it
+FONT_FAMILY = "DejaVuSans"
+# Where DejaVu Sans has no glyph for a character, fpdf2 takes it from these, in order.
+FALLBACK_FONTS = {"NanumSquare": FONTS_DIR / "NanumSquareR.ttf"}
+FONT_FILES = {FONT_FAMILY: FONTS_DIR / "DejaVuSans.ttf", **FALLBACK_FONTS}
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(f"Invoice no. {invoice.number}")
     pdf.set_author(invoice.shop_name)
-    pdf.add_font(FONT_FAMILY, fname=str(FONT_FILE))
+    for family, path in FONT_FILES.items():
+        pdf.add_font(family, fname=str(path))
+    pdf.set_fallback_fonts(list(FALLBACK_FONTS), exact_match=False)
     pdf.add_page()
     width = pdf.epw
 

@@ -86,3 +86,12 @@ class TestInvoiceDownload:
         assertContains(changelist, f'<a href="{pdf_url(paid_order.id)}">PDF</a>', html=True)
         detail = admin_client.get(paid_order.get_admin_detail_url())
         assertContains(detail, f'<a href="{pdf_url(paid_order.id)}">Invoice (PDF)</a>', html=True)
+
+
+@pytest.mark.django_db
+def test_the_invoice_state_is_shown_and_not_editable_on_the_change_page(admin_client, paid_order):
+    page = admin_client.get(reverse("admin:orders_order_change", args=[paid_order.id]))
+
+    form = page.context["adminform"].form
+    assert not {"invoice_status", "invoice_due_at", "invoice_attempts", "invoice_error"} & set(form.fields)
+    assertContains(page, "Invoice status")
