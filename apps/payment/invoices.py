@@ -7,6 +7,7 @@ due and publishes the task once the payment's transaction commits; what the brok
 confirm, the sweep (invoices_sweep) publishes later.
 """
 
+import logging
 from importlib import import_module
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from apps.orders import services
 from apps.orders.models import Order, OrderStatus
 from apps.payment import invoice
 from apps.payment.signals import order_paid
+
+logger = logging.getLogger(__name__)
 
 # Shipped orders were paid too; a refunded or cancelled one gets no "PAID" invoice any more.
 INVOICED_STATUSES = [OrderStatus.PAID, OrderStatus.SHIPPED]
@@ -64,7 +67,10 @@ def invoice_publish(*, order_id: int) -> bool:
 
 def invoices_publish_overdue(*, min_age_seconds: int) -> int:
     """Publish again the invoices of orders paid more than min_age_seconds ago and not sent yet."""
-    return services.once_emails_publish_overdue(INVOICE, min_age_seconds=min_age_seconds)
+    published = services.once_emails_publish_overdue(INVOICE, min_age_seconds=min_age_seconds)
+    if published:
+        logger.info("sweep published %s overdue invoice(s)", published)
+    return published
 
 
 def invoice_give_up(*, order_id: int, error: str) -> None:

@@ -1,12 +1,8 @@
 """Celery tasks of the payment app: they take ids, load, and call a service."""
 
-import logging
-
 from apps.orders.tasks import CONFIRMATION_MAX_RETRIES, send_once_or_retry
 from apps.payment import invoices
 from shop_project.celery import app
-
-logger = logging.getLogger(__name__)
 
 
 @app.task(bind=True, max_retries=CONFIRMATION_MAX_RETRIES)
@@ -18,7 +14,4 @@ def payment_completed(self, order_id):
 @app.task
 def invoices_sweep(min_age_seconds=300):
     """Publish again the invoices that should have been sent by now (with the confirmations' sweep)."""
-    published = invoices.invoices_publish_overdue(min_age_seconds=min_age_seconds)
-    if published:
-        logger.info("sweep published %s overdue invoice(s)", published)
-    return published
+    return invoices.invoices_publish_overdue(min_age_seconds=min_age_seconds)
