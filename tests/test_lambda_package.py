@@ -160,35 +160,6 @@ def test_the_package_carries_the_invoice_font_and_no_fonttools_c_code(package_di
     assert sorted(package_dir.glob("fontTools/**/*.so")) + sorted(package_dir.glob("fontTools/**/*.c")) == []
 
 
-def test_the_package_sweeps_and_sends_the_pdf_invoice_of_a_paid_order(container, aws):
-    # Paid ten minutes ago, and its task never queued (the broker was down): the scheduled sweep
-    # publishes it, and the worker entry renders the PDF and sends it through SES.
-    order = OrderFactory(**KOREAN_CUSTOMER, status=OrderStatus.PAID, paid=True,
-                         confirmation_status=ConfirmationStatus.SENT,
-                         invoice_due_at=timezone.now() - timedelta(minutes=10))
-    OrderItemFactory.create_batch(3, order=order)
-
-    swept, _ = container.invoke({"command": "apps.orders.lambda_handlers.confirmations_sweep_handler"})
-    assert swept == {"published": 0, "invoices_published": 1}, container.log_text()
-    messages = aws["queue"].receive()
-    assert len(messages) == 1
-    response, seconds = container.invoke(lambda_sqs_event(messages, queue=aws["queue"]))
-    assert response == {"batchItemFailures": []}
-    print(f"invoice task in the package: {seconds * 1000:.0f} ms (render and send)")
-    order.refresh_from_db()
-    assert order.invoice_status == ConfirmationStatus.SENT, container.log_text()
-
-    sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
-    [raw] = [m.raw_data for m in sent if f"Invoice no. {order.id}" in m.raw_data]
-    [attachment] = [part for part in email.message_from_string(raw).walk()
-                    if part.get_filename() == f"invoice_{order.id}.pdf"]
-    assert attachment.get_content_type() == "application/pdf"
-    text = PdfReader(io.BytesIO(attachment.get_payload(decode=True))).pages[0].extract_text()
-    assert "민준 김" in text
-    assert KOREAN_CUSTOMER["address"] in text
-    assert re.search(rf"^Total {order.get_total_cost()} USD$", text, re.MULTILINE), text
-
-
 def test_the_package_carries_the_manifest_collectstatic_writes_to_s3(container, aws, package_dir):
     # The manifest spares a cold start an S3 read (shop_project.storages); it must be the same.
     manage(container, "collectstatic --noinput")
@@ -274,3 +245,34 @@ def test_plain_http_is_redirected_to_https(container):
     response, _ = container.invoke(event)
     assert response["statusCode"] == 301
     assert response["headers"]["Location"] == f"https://{API_HOST}/dev/"
+
+
+# Last in the module: moto's SES keeps every message of the session, and the confirmation's test
+# above counts what it finds there.
+def test_the_package_sweeps_and_sends_the_pdf_invoice_of_a_paid_order(container, aws):
+    # Paid ten minutes ago, and its task never queued (the broker was down): the scheduled sweep
+    # publishes it, and the worker entry renders the PDF and sends it through SES.
+    order = OrderFactory(**KOREAN_CUSTOMER, status=OrderStatus.PAID, paid=True,
+                         confirmation_status=ConfirmationStatus.SENT,
+                         invoice_due_at=timezone.now() - timedelta(minutes=10))
+    OrderItemFactory.create_batch(3, order=order)
+
+    swept, _ = container.invoke({"command": "apps.orders.lambda_handlers.confirmations_sweep_handler"})
+    assert swept == {"published": 0, "invoices_published": 1}, container.log_text()
+    messages = aws["queue"].receive()
+    assert len(messages) == 1
+    response, seconds = container.invoke(lambda_sqs_event(messages, queue=aws["queue"]))
+    assert response == {"batchItemFailures": []}
+    print(f"invoice task in the package: {seconds * 1000:.0f} ms (render and send)")
+    order.refresh_from_db()
+    assert order.invoice_status == ConfirmationStatus.SENT, container.log_text()
+
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+    [raw] = [m.raw_data for m in sent if f"Invoice no. {order.id}" in m.raw_data]
+    [attachment] = [part for part in email.message_from_string(raw).walk()
+                    if part.get_filename() == f"invoice_{order.id}.pdf"]
+    assert attachment.get_content_type() == "application/pdf"
+    text = PdfReader(io.BytesIO(attachment.get_payload(decode=True))).pages[0].extract_text()
+    assert "민준 김" in text
+    assert KOREAN_CUSTOMER["address"] in text
+    assert re.search(rf"^Total {order.get_total_cost()} USD$", text, re.MULTILINE), text

@@ -240,9 +240,6 @@ class OnceEmail:
     sendable: Q = field(default_factory=Q)
     due_field: str = "created"
 
-    def status(self, order_id: int) -> str | None:
-        return Order.objects.filter(id=order_id).values_list(f"{self.name}_status", flat=True).first()
-
     def _update(self, order_id: int, status: str, **fields) -> None:
         Order.objects.filter(id=order_id).update(
             **{f"{self.name}_status": status},
@@ -425,12 +422,8 @@ def _mail_connection_close(mail_connection) -> None:
         logger.warning("closing the mail connection failed", exc_info=True)
 
 
-def order_confirmation_give_up(*, order_id: int, error: str) -> None:
-    """Retries are exhausted: show the failure on the order; the message goes to the DLQ."""
-    CONFIRMATION._update(order_id, ConfirmationStatus.FAILED, error=error)
-
-
 def once_email_give_up(email: OnceEmail, *, order_id: int, error: str) -> None:
+    """Retries are exhausted: show the failure on the order; the message goes to the DLQ."""
     email._update(order_id, ConfirmationStatus.FAILED, error=error)
 
 

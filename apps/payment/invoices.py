@@ -73,10 +73,6 @@ def invoices_publish_overdue(*, min_age_seconds: int) -> int:
     return published
 
 
-def invoice_give_up(*, order_id: int, error: str) -> None:
-    services.once_email_give_up(INVOICE, order_id=order_id, error=error)
-
-
 @receiver(order_paid, dispatch_uid="apps.payment.invoices.invoice_due")
 def invoice_due(sender, *, order_id: int, **kwargs) -> None:
     """The order became paid: its invoice is due now, and published once that is committed."""
