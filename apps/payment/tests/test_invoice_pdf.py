@@ -100,6 +100,11 @@ class TestInvoiceFont:
         assert name in text
         assert "125009 Москва" in text
 
+    def test_characters_neither_font_has_are_left_out_not_an_error(self):
+        # Whatever a shopper typed at checkout, staff can still download the invoice.
+        text = pdf_text(invoice_pdf(simple_invoice(customer_name="Ana 🙂 𠮷野 \x00 " + "x" * 300)))
+        assert "Ana" in text and "野" in text and "🙂" not in text
+
     def test_the_font_licences_are_kept_beside_them(self):
         nanum = (invoice.FONTS_DIR / "NanumSquareR-OFL.txt").read_text()
         assert "SIL OPEN FONT LICENSE" in nanum and "Version 1.1" in nanum
