@@ -5,7 +5,7 @@ exclusions, unzipped, and started as Lambda starts a container (devtools/lambda_
 package and the runtime's boto3 only on sys.path). A cold start is the handler's import plus
 its first request (GET /): the shop's product list against SQLite and moto's S3, the bare
 project's one-line view. Runs alternate between the two, and the medians are compared.
-Targets: at most 25 MiB zipped and 90 MB unzipped; cold start at most 1.3x the bare project's.
+Targets: at most 30 MiB zipped and 100 MB unzipped; cold start at most 1.3x the bare project's.
 
     .venv/bin/python bench/cold_start.py [--runs 7]
 """

@@ -17,15 +17,17 @@ from decimal import Decimal
 import pytest
 from aiosmtpd.controller import Controller
 from django.core import mail
-from django.db import connections
+from django.db import connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.orders import services
-from apps.orders.models import ConfirmationStatus, Order
+from apps.orders.models import ConfirmationStatus, Order, OrderStatus
 from apps.orders.tasks import confirmations_sweep, order_created
 from apps.orders.tests.checkout import checkout_form, place_order
-from apps.orders.tests.factories import CUSTOMER, OrderFactory
+from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
+from apps.payment.signals import order_paid
+from apps.payment.tasks import payment_completed
 from apps.shop.tests.factories import ProductFactory
 from devtools.tcp_proxy import TcpProxy
 from devtools.workers import (
@@ -438,3 +440,31 @@ def wait_for_status_within(order: Order, status: str, seconds: float, worker: Wo
         return order.confirmation_status == status
 
     wait_for(reached, timeout=seconds, what=f"order {order.id} {status} (it is {order.confirmation_status})")
+
+
+@pytest.mark.django_db(transaction=True)
+class TestInvoiceWorker:
+    def test_worker_sends_one_pdf_invoice_for_a_paid_order_delivered_twice(self, tmp_path, mail_dir):
+        # The cheapest real worker (the embedded broker, as under `make run`): the payment's
+        # commit publishes payment_completed, a redelivery follows, one invoice goes out.
+        folder = tmp_path / "broker"
+        folder.mkdir()
+        options = {"data_folder_in": str(folder), "data_folder_out": str(folder),
+                   "control_folder": str(folder)}
+        order = OrderFactory(**CUSTOMER, confirmation_status=ConfirmationStatus.SENT)
+        OrderItemFactory.create_batch(2, order=order)
+        with celery_app_using("filesystem://", transport_options=options):
+            with transaction.atomic():
+                Order.objects.filter(id=order.id).update(status=OrderStatus.PAID, paid=True)
+                order_paid.send(sender=Order, order_id=order.id)
+            payment_completed.apply_async(args=[order.id])  # the broker delivers it again
+            with Worker(mail_dir=mail_dir, log_path=tmp_path / "worker.log",
+                        broker_env={"CELERY_FILESYSTEM_BROKER_DIR": str(folder)}) as worker:
+                wait_for(lambda: worker.log().count("succeeded in") == 2, timeout=STATUS_SETTLES_SECONDS,
+                         what="both deliveries run")
+        [message] = sent_emails(mail_dir)
+        assert message["Subject"] == f"My Shop - Invoice no. {order.id}"
+        [pdf] = [part for part in message.walk() if part.get_filename() == f"invoice_{order.id}.pdf"]
+        assert pdf.get_payload(decode=True).startswith(b"%PDF-")
+        order.refresh_from_db()
+        assert (order.invoice_status, order.invoice_attempts) == (ConfirmationStatus.SENT, 1)

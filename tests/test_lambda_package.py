@@ -4,23 +4,31 @@ The package is built from requirements.txt alone in a clean venv (devtools/zappa
 runs in a subprocess whose sys.path holds only the package and what the Lambda runtime provides
 (boto3, botocore), against moto for SQS, S3, SES and Secrets Manager and the test database.
 `zappa manage` events run collectstatic and seed_catalog inside it; API Gateway events browse
-and check out; an SQS event runs the confirmation through the worker entry.
+and check out; an SQS event runs the confirmation through the worker entry, and the invoice
+task renders the PDF invoice there (fpdf2, its font, fontTools without its C speed-ups).
 """
 
+import email
+import io
 import json
 import re
 import uuid
+import zipfile
+from datetime import timedelta
 
 import boto3
 import pytest
 from django.core.management.utils import get_random_secret_key
 from django.db import connection
+from django.utils import timezone
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
+from pypdf import PdfReader
 
-from apps.orders.models import ConfirmationStatus, Order
+from apps.orders.models import ConfirmationStatus, Order, OrderStatus
 from apps.orders.tests.checkout import hidden_fields
-from apps.orders.tests.factories import CUSTOMER
+from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
+from apps.payment.tests.conftest import KOREAN_CUSTOMER
 from devtools.lambda_package import (
     Browser,
     LambdaContainer,
@@ -41,6 +49,12 @@ FILES_DOMAIN = "d111111abcdef8.cloudfront.net"
 # Where zappa_settings.json's dev stage points its SQS event source; moto's default account.
 QUEUE_NAME = "myshop-dev-tasks"
 FROM_ADDRESS = "shop@example.com"
+# The issue's budgets for the package, and the PDF invoice's share of them.
+MAX_ZIPPED_MIB = 30
+MAX_UNZIPPED_MB = 100
+INVOICE_PACKAGE_PATHS = ("fpdf", "fontTools/", "fonttools-", "defusedxml", "apps/payment/fonts/")
+INVOICE_MAX_ZIPPED_MIB = 5
+INVOICE_MAX_UNZIPPED_MB = 15
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -110,6 +124,45 @@ def test_the_package_carries_no_development_tree(package_dir):
     development = {"tests", "bench", "devtools", "infra"}
     assert not top & development, sorted(top & development)
     assert not list(package_dir.glob("apps/*/tests"))
+
+
+def package_sizes(zappa_package, *tops: str) -> tuple[float, float]:
+    """(MiB zipped, MB unzipped) of the package, or of what it holds under the `tops` paths."""
+    with zipfile.ZipFile(zappa_package) as archive:
+        entries = [entry for entry in archive.infolist() if entry.filename.startswith(tops or ("",))]
+    # A zip entry costs its compressed data plus its two headers (about 76 bytes and the name twice).
+    zipped = sum(entry.compress_size + 76 + 2 * len(entry.filename) for entry in entries)
+    if not tops:
+        zipped = zappa_package.stat().st_size
+    return zipped / 2**20, sum(entry.file_size for entry in entries) / 1e6
+
+
+def test_the_pdf_invoice_keeps_within_its_share_of_the_package(zappa_package):
+    zipped_mib, unzipped_mb = package_sizes(zappa_package)
+    share_mib, share_mb = package_sizes(zappa_package, *INVOICE_PACKAGE_PATHS)
+    print(f"Lambda package: {zipped_mib:.1f} MiB zipped, {unzipped_mb:.1f} MB unzipped; the PDF invoice "
+          f"(fpdf2, fontTools, defusedxml, fonts) {share_mib:.1f} MiB, {share_mb:.1f} MB of it")
+    assert share_mib <= INVOICE_MAX_ZIPPED_MIB
+    assert share_mb <= INVOICE_MAX_UNZIPPED_MB
+
+
+@pytest.mark.xfail(strict=True, reason="over the issue's budgets since the Stripe SDK (6.3 MiB, 24 MB)")
+def test_the_package_is_within_the_issues_size_budgets(zappa_package):
+    # Strict: once the package is back within the budgets this passes, fails as XPASS, and the
+    # mark goes.
+    zipped_mib, unzipped_mb = package_sizes(zappa_package)
+    assert zipped_mib <= MAX_ZIPPED_MIB
+    assert unzipped_mb <= MAX_UNZIPPED_MB
+
+
+def test_the_package_carries_the_invoice_font_and_no_fonttools_c_code(package_dir):
+    # fontTools' compiled speed-ups (and their C sources) are 12 MB the subsetter does without.
+    fonts = package_dir / "apps" / "payment" / "fonts"
+    assert sorted(path.name for path in fonts.iterdir()) == [
+        "DejaVuSans-LICENSE.txt", "DejaVuSans.ttf", "NanumSquareR-OFL.txt", "NanumSquareR.ttf"
+    ]
+    assert (package_dir / "fontTools" / "subset" / "__init__.py").is_file()
+    assert sorted(package_dir.glob("fontTools/**/*.so")) + sorted(package_dir.glob("fontTools/**/*.c")) == []
 
 
 def test_the_package_carries_the_manifest_collectstatic_writes_to_s3(container, aws, package_dir):
@@ -199,3 +252,34 @@ def test_plain_http_is_redirected_to_https(container):
     response, _ = container.invoke(event)
     assert response["statusCode"] == 301
     assert response["headers"]["Location"] == f"https://{API_HOST}/dev/"
+
+
+# Last in the module: moto's SES keeps every message of the session, and the confirmation's test
+# above counts what it finds there.
+def test_the_package_sweeps_and_sends_the_pdf_invoice_of_a_paid_order(container, aws):
+    # Paid ten minutes ago, and its task never queued (the broker was down): the scheduled sweep
+    # publishes it, and the worker entry renders the PDF and sends it through SES.
+    order = OrderFactory(**KOREAN_CUSTOMER, status=OrderStatus.PAID, paid=True,
+                         confirmation_status=ConfirmationStatus.SENT,
+                         invoice_due_at=timezone.now() - timedelta(minutes=10))
+    OrderItemFactory.create_batch(3, order=order)
+
+    swept, _ = container.invoke({"command": "apps.orders.lambda_handlers.confirmations_sweep_handler"})
+    assert swept == {"published": 0, "invoices_published": 1}, container.log_text()
+    messages = aws["queue"].receive()
+    assert len(messages) == 1
+    response, seconds = container.invoke(lambda_sqs_event(messages, queue=aws["queue"]))
+    assert response == {"batchItemFailures": []}
+    print(f"invoice task in the package: {seconds * 1000:.0f} ms (render and send)")
+    order.refresh_from_db()
+    assert order.invoice_status == ConfirmationStatus.SENT, container.log_text()
+
+    sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+    [raw] = [m.raw_data for m in sent if f"Invoice no. {order.id}" in m.raw_data]
+    [attachment] = [part for part in email.message_from_string(raw).walk()
+                    if part.get_filename() == f"invoice_{order.id}.pdf"]
+    assert attachment.get_content_type() == "application/pdf"
+    text = PdfReader(io.BytesIO(attachment.get_payload(decode=True))).pages[0].extract_text()
+    assert "민준 김" in text
+    assert KOREAN_CUSTOMER["address"] in text
+    assert re.search(rf"^Total {order.get_total_cost()} USD$", text, re.MULTILINE), text

@@ -300,3 +300,21 @@ def test_env_example_lists_every_variable_production_reads():
 def test_env_example_holds_no_real_looking_secret(name):
     values = env_example()
     assert "change-me" in values[name] or "password" in values[name]
+
+
+# Libraries only some requests or tasks use; each costs the web process's cold start if imported there.
+IMPORTED_WHERE_USED = ("fpdf", "fontTools")  # the PDF invoice: apps/payment/invoice.py
+
+
+def test_the_web_start_imports_no_pdf_library():
+    # What a web container does before its first response: the WSGI application (Django set up,
+    # the admin discovered), then the URLconf resolved, which imports every view module.
+    script = (
+        "import sys; from shop_project.wsgi import application; "
+        "from django.urls import get_resolver, resolve; "
+        "get_resolver().url_patterns; resolve('/orders/admin/order/1/pdf/'); resolve('/'); "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {IMPORTED_WHERE_USED!r}))"
+    )
+    result = run_python(["-c", script], AWS_ENVIRONMENT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.orders import selectors, services
@@ -50,10 +50,12 @@ def resend_confirmation(modeladmin, request, queryset):
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["id", "first_name", "last_name", "email", "address", "postal_code", "city",
-                    "paid", "created", "updated", "confirmation_status", "order_detail"]
+                    "paid", "created", "updated", "confirmation_status", "order_detail", "order_pdf"]
     list_filter = ["paid", "created", "updated", "confirmation_status"]
     readonly_fields = ["confirmation_status", "confirmation_attempts", "confirmation_claimed_at",
-                       "confirmation_sent_at", "confirmation_error"]
+                       "confirmation_sent_at", "confirmation_error",
+                       "invoice_status", "invoice_due_at", "invoice_queued_at", "invoice_attempts",
+                       "invoice_claimed_at", "invoice_sent_at", "invoice_error"]
     search_fields = ["id", "first_name", "last_name", "email"]
     inlines = [OrderItemInline]
     actions = [export_to_csv, resend_confirmation]
@@ -81,3 +83,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description="Details")
     def order_detail(self, order):
         return format_html('<a href="{}">View</a>', order.get_admin_detail_url())
+
+    @admin.display(description="Invoice")
+    def order_pdf(self, order):
+        return format_html('<a href="{}">PDF</a>', reverse("orders:admin_order_pdf", args=[order.id]))

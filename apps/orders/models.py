@@ -57,6 +57,17 @@ class Order(models.Model):
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmation_attempts = models.PositiveSmallIntegerField(default=0)
     confirmation_error = models.CharField(max_length=500, blank=True)
+    # The PDF invoice e-mailed once the order is paid (apps.payment.invoices), claimed like the
+    # confirmation. invoice_due_at: when the order became paid, the sweep's clock.
+    invoice_status = models.CharField(
+        max_length=10, choices=ConfirmationStatus.choices, default=ConfirmationStatus.PENDING
+    )
+    invoice_due_at = models.DateTimeField(null=True, blank=True)
+    invoice_claimed_at = models.DateTimeField(null=True, blank=True)
+    invoice_queued_at = models.DateTimeField(null=True, blank=True)
+    invoice_sent_at = models.DateTimeField(null=True, blank=True)
+    invoice_attempts = models.PositiveSmallIntegerField(default=0)
+    invoice_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created"]
@@ -67,6 +78,12 @@ class Order(models.Model):
                 fields=["created"],
                 name="order_confirmation_unsent",
                 condition=~models.Q(confirmation_status__in=["sent", "failed"]),
+            ),
+            # The invoice sweep looks for paid orders whose invoice is not sent yet.
+            models.Index(
+                fields=["invoice_due_at"],
+                name="order_invoice_unsent",
+                condition=~models.Q(invoice_status__in=["sent", "failed"]),
             ),
         ]
 

@@ -9,12 +9,14 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from importlib import import_module
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
@@ -215,6 +217,9 @@ def _changes_since_shown(
 # lease: a worker killed (or the UPDATE failing) between the acceptance and the UPDATE, and a send
 # that failed without saying whether the server took the message (README, "The confirmation
 # e-mail").
+#
+# The same machinery sends every e-mail an order gets exactly once (the confirmation here, the
+# PDF invoice in apps.payment.invoices): each is an OnceEmail naming its fields on Order.
 
 # Publishing happens inside the checkout request: a broker that is down may cost it this much
 # and no more (with CELERY_BROKER_CONNECTION_TIMEOUT per attempt); the sweep publishes later.
@@ -223,16 +228,44 @@ PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step"
 PUBLISH_CONFIRM_TIMEOUT_SECONDS = 1.0
 
 
+@dataclass(frozen=True)
+class OnceEmail:
+    """An e-mail an order gets once, and its fields on Order: `<name>_status` (ConfirmationStatus),
+    `_claimed_at`, `_queued_at`, `_sent_at`, `_attempts` and `_error`."""
+
+    name: str  # "confirmation": the fields' prefix, and the e-mail's name in logs and errors
+    task: Callable[[], Any]  # the Celery task that sends it (imported when first published)
+    message: Callable[[Order], EmailMessage]  # built from the order with its items prefetched
+    # Only orders matching this may have it sent (the invoice: paid ones), and only once older
+    # than the sweep's minimum age by this field.
+    sendable: Q = field(default_factory=Q)
+    due_field: str = "created"
+
+    def _update(self, order_id: int, status: str, **fields) -> None:
+        Order.objects.filter(id=order_id).update(
+            **{f"{self.name}_status": status},
+            **{f"{self.name}_{name}": value for name, value in fields.items()},
+        )
+
+
+CONFIRMATION = OnceEmail(
+    name="confirmation",
+    # Imported when used: the tasks module imports this one.
+    task=lambda: import_module("apps.orders.tasks").order_created,
+    message=lambda order: order_confirmation_message(order=order),
+)
+
+
 def confirmation_claim_lease() -> timedelta:
     """How long a claim holds before another worker may take it (SHOP_CONFIRMATION_LEASE_SECONDS)."""
     return timedelta(seconds=settings.SHOP_CONFIRMATION_LEASE_SECONDS)
 
 
-def _claimable(now: datetime) -> Q:
-    """Confirmations a worker may claim at `now`: not sent, not given up, no live claim."""
-    return Q(confirmation_status__in=[ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED]) | Q(
-        confirmation_status=ConfirmationStatus.SENDING,
-        confirmation_claimed_at__lt=now - confirmation_claim_lease(),
+def _claimable(now: datetime, email: OnceEmail = CONFIRMATION) -> Q:
+    """E-mails a worker may claim at `now`: not sent, not given up, no live claim."""
+    status, claimed_at = f"{email.name}_status", f"{email.name}_claimed_at"
+    return Q(**{f"{status}__in": [ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED]}) | Q(
+        **{status: ConfirmationStatus.SENDING, f"{claimed_at}__lt": now - confirmation_claim_lease()}
     )
 
 
@@ -243,30 +276,33 @@ def order_confirmation_publish(*, order_id: int) -> bool:
     broker that is down, a dead connection, no confirm in time) returns False and leaves the
     order as it was, for the sweep.
     """
-    # Imported here: the tasks module imports this one.
-    from apps.orders.tasks import order_created
+    return once_email_publish(CONFIRMATION, order_id=order_id)
 
+
+def once_email_publish(email: OnceEmail, *, order_id: int) -> bool:
+    """Queue `email`'s task for the order: order_confirmation_publish, for any OnceEmail."""
     try:
-        order_created.apply_async(
+        email.task().apply_async(
             args=[order_id], retry=True, retry_policy=PUBLISH_RETRY_POLICY,
             confirm_timeout=PUBLISH_CONFIRM_TIMEOUT_SECONDS,
         )
     except Exception:
         # Whatever the transport raises, the order is kept; the sweep publishes it later.
-        logger.warning("confirmation of order %s not queued: the broker did not confirm it", order_id,
+        logger.warning("%s of order %s not queued: the broker did not confirm it", email.name, order_id,
                        exc_info=True)
         return False
+    status = f"{email.name}_status"
     unsent = [ConfirmationStatus.PENDING, ConfirmationStatus.QUEUED, ConfirmationStatus.SENDING]
-    # Lost in a database crash, this mark only makes the sweep publish the confirmation again (the
-    # claim sends one e-mail): its commit need not wait for the disk, and the checkout for it.
+    # Lost in a database crash, this mark only makes the sweep publish the e-mail again (the
+    # claim sends one): its commit need not wait for the disk, and the checkout for it.
     with commit_without_waiting():
-        Order.objects.filter(id=order_id, confirmation_status__in=unsent).update(
-            confirmation_status=Case(
-                When(confirmation_status=ConfirmationStatus.PENDING, then=Value(ConfirmationStatus.QUEUED)),
-                default=F("confirmation_status"),
+        Order.objects.filter(id=order_id, **{f"{status}__in": unsent}).update(**{
+            status: Case(
+                When(**{status: ConfirmationStatus.PENDING}, then=Value(ConfirmationStatus.QUEUED)),
+                default=F(status),
             ),
-            confirmation_queued_at=timezone.now(),
-        )
+            f"{email.name}_queued_at": timezone.now(),
+        })
     return True
 
 
@@ -279,17 +315,22 @@ def order_confirmation_send(*, order_id: int) -> bool:
     A failed send raises ConfirmationNotSentError with the claim released when the mail server
     cannot have taken the e-mail, else ConfirmationOutcomeUnknownError with the claim kept.
     """
+    return once_email_send(CONFIRMATION, order_id=order_id)
+
+
+def once_email_send(email: OnceEmail, *, order_id: int) -> bool:
+    """Send `email` for the order, once: order_confirmation_send, for any OnceEmail."""
     now = timezone.now()
-    claimed = Order.objects.filter(_claimable(now), id=order_id).update(
-        confirmation_status=ConfirmationStatus.SENDING,
-        confirmation_claimed_at=now,
-        confirmation_attempts=F("confirmation_attempts") + 1,
-    )
+    claimed = Order.objects.filter(_claimable(now, email), email.sendable, id=order_id).update(**{
+        f"{email.name}_status": ConfirmationStatus.SENDING,
+        f"{email.name}_claimed_at": now,
+        f"{email.name}_attempts": F(f"{email.name}_attempts") + 1,
+    })
     if not claimed:
-        _not_claimed(order_id)
+        _not_claimed(order_id, email)
         return False
     order = selectors.order_with_items(order_id=order_id)
-    message = order_confirmation_message(order=order)
+    message = email.message(order)
     mail_connection = get_connection()
     try:
         # Connecting, the greeting and the login happen before the send, so that none of it, nor
@@ -297,31 +338,31 @@ def order_confirmation_send(*, order_id: int) -> bool:
         # fails here, the message has not left.
         mail_connection.open()
     except Exception as error:
-        raise _confirmation_released(order_id, mail_connection, error) from error
+        raise _released(order_id, email, mail_connection, error) from error
     try:
         mail_connection.send_messages([message])
     except Exception as error:
         if _failed_before_acceptance(error):
-            raise _confirmation_released(order_id, mail_connection, error) from error
+            raise _released(order_id, email, mail_connection, error) from error
         # The server may have the e-mail: the claim stays, and its lease decides.
         lease_ends_at = now + confirmation_claim_lease()
-        Order.objects.filter(id=order_id).update(confirmation_error=_describe(error))
-        logger.warning("order %s: the confirmation's send failed after the mail server may have taken "
-                       "it (%s); the claim is kept until %s", order_id, _describe(error),
+        Order.objects.filter(id=order_id).update(**{f"{email.name}_error": _describe(error)})
+        logger.warning("order %s: the %s's send failed after the mail server may have taken "
+                       "it (%s); the claim is kept until %s", order_id, email.name, _describe(error),
                        lease_ends_at.isoformat())
         _mail_connection_close(mail_connection)
         raise ConfirmationOutcomeUnknownError(
             order_id=order_id, lease_ends_at=lease_ends_at, error=_describe(error)
         ) from error
     # Nothing between the acceptance and this: a worker killed here leaves a duplicate behind.
-    _confirmation_update(order_id, ConfirmationStatus.SENT, sent_at=timezone.now(), error="")
+    email._update(order_id, ConfirmationStatus.SENT, sent_at=timezone.now(), error="")
     _mail_connection_close(mail_connection)
     return True
 
 
-def _confirmation_released(order_id: int, mail_connection, error: Exception) -> ConfirmationNotSentError:
+def _released(order_id: int, email: OnceEmail, mail_connection, error: Exception) -> ConfirmationNotSentError:
     """The e-mail was not taken: the claim is given back for the retry; the error to raise."""
-    _confirmation_update(order_id, ConfirmationStatus.QUEUED, error=_describe(error))
+    email._update(order_id, ConfirmationStatus.QUEUED, error=_describe(error))
     _mail_connection_close(mail_connection)
     return ConfirmationNotSentError(_describe(error))
 
@@ -361,16 +402,20 @@ def _raised_in_smtp_before_data(error: BaseException) -> bool:
     return bool(smtp_steps) and "data" not in smtp_steps
 
 
-def _not_claimed(order_id: int) -> None:
+def _not_claimed(order_id: int, email: OnceEmail) -> None:
     """Why the claim found nothing: raise for a live claim or a given-up order; sent is fine."""
-    row = Order.objects.filter(id=order_id).values_list("confirmation_status", "confirmation_claimed_at")
+    row = Order.objects.filter(id=order_id).values_list(f"{email.name}_status", f"{email.name}_claimed_at")
     status, claimed_at = row.first() or (None, None)
     if status == ConfirmationStatus.FAILED:
-        raise ConfirmationGivenUpError(f"the confirmation of order {order_id} failed for good")
+        raise ConfirmationGivenUpError(f"the {email.name} of order {order_id} failed for good")
     if status == ConfirmationStatus.SENDING:
         lease_ends_at = claimed_at + confirmation_claim_lease()
         raise ConfirmationClaimedError(order_id=order_id, lease_ends_at=lease_ends_at)
-    logger.info("order %s: confirmation already sent, or no such order", order_id)
+    unqualified = email.sendable and not Order.objects.filter(email.sendable, id=order_id).exists()
+    if status is not None and unqualified:
+        logger.warning("order %s: no %s sent, the order does not qualify for one", order_id, email.name)
+        return
+    logger.info("order %s: %s already sent, or no such order", order_id, email.name)
 
 
 def _mail_connection_close(mail_connection) -> None:
@@ -381,9 +426,9 @@ def _mail_connection_close(mail_connection) -> None:
         logger.warning("closing the mail connection failed", exc_info=True)
 
 
-def order_confirmation_give_up(*, order_id: int, error: str) -> None:
+def once_email_give_up(email: OnceEmail, *, order_id: int, error: str) -> None:
     """Retries are exhausted: show the failure on the order; the message goes to the DLQ."""
-    _confirmation_update(order_id, ConfirmationStatus.FAILED, error=error)
+    email._update(order_id, ConfirmationStatus.FAILED, error=error)
 
 
 def order_confirmations_resend(*, order_ids: list[int]) -> int:
@@ -403,27 +448,27 @@ def confirmations_publish_overdue(*, min_age_seconds: int) -> int:
     worker left behind, but not what a broker confirmed less than a lease ago: a worker outage
     gets one more message per order per lease, not one per sweep. Returns how many were published.
     """
+    return once_emails_publish_overdue(CONFIRMATION, min_age_seconds=min_age_seconds)
+
+
+def once_emails_publish_overdue(email: OnceEmail, *, min_age_seconds: int) -> int:
+    """confirmations_publish_overdue, for any OnceEmail (age counted from its due_field)."""
     now = timezone.now()
     lease = confirmation_claim_lease()
+    queued_at = f"{email.name}_queued_at"
     # A list, read once: updating the rows while iterating over them could meet a row twice.
     overdue = list(
-        Order.objects.filter(_claimable(now), created__lt=now - timedelta(seconds=min_age_seconds))
-        .filter(Q(confirmation_queued_at__isnull=True) | Q(confirmation_queued_at__lt=now - lease))
+        Order.objects.filter(_claimable(now, email), email.sendable,
+                             **{f"{email.due_field}__lt": now - timedelta(seconds=min_age_seconds)})
+        .filter(Q(**{f"{queued_at}__isnull": True}) | Q(**{f"{queued_at}__lt": now - lease}))
         .values_list("id", flat=True)
     )
     published = 0
     for order_id in overdue:
-        if not order_confirmation_publish(order_id=order_id):
+        if not once_email_publish(email, order_id=order_id):
             break  # The broker is away: the next sweep tries again, rather than every order now.
         published += 1
     return published
-
-
-def _confirmation_update(order_id: int, status: str, **fields) -> None:
-    Order.objects.filter(id=order_id).update(
-        confirmation_status=status,
-        **{f"confirmation_{name}": value for name, value in fields.items()},
-    )
 
 
 def _describe(error: BaseException) -> str:

@@ -23,31 +23,36 @@ def order_created(self, order_id):
     ConfirmationGivenUpError is left to propagate: the message fails until the queue
     dead-letters it. So does the last retry's failure, once the order is marked failed.
     """
+    send_once_or_retry(self, services.CONFIRMATION, order_id)
+
+
+def send_once_or_retry(task, email: services.OnceEmail, order_id: int) -> None:
+    """The body of a task that sends an OnceEmail (order_created, the payment's invoice)."""
     try:
-        services.order_confirmation_send(order_id=order_id)
+        services.once_email_send(email, order_id=order_id)
     except exceptions.ConfirmationClaimedError as claimed:
         # The worker holding the claim may be dead, and this delivery the only one left for the
         # order: not acknowledged and forgotten, but handed on to the end of the lease, routed
         # like a retry and keeping this delivery's retry count (waiting is not a failed send).
-        retries = self.request.retries
+        retries = task.request.retries
         if isinstance(claimed, exceptions.ConfirmationOutcomeUnknownError):
             # The claim is this delivery's own, kept after a send of unknown outcome: that send
             # counts as a retry, so a server that always fails this way costs a bounded number of
             # e-mails, one per lease, and the last one gives up.
-            if retries >= self.max_retries:
-                services.order_confirmation_give_up(order_id=order_id, error=claimed.error)
+            if retries >= task.max_retries:
+                services.once_email_give_up(email, order_id=order_id, error=claimed.error)
                 raise
             retries += 1
-        self.signature_from_request(
-            self.request, [order_id], {}, eta=claimed.lease_ends_at + CLAIM_JUDGED_AFTER, retries=retries,
+        task.signature_from_request(
+            task.request, [order_id], {}, eta=claimed.lease_ends_at + CLAIM_JUDGED_AFTER, retries=retries,
         ).apply_async(confirm_timeout=services.PUBLISH_CONFIRM_TIMEOUT_SECONDS)
         logger.info("%s; handed on to %s", claimed, claimed.lease_ends_at + CLAIM_JUDGED_AFTER)
     except exceptions.ConfirmationNotSentError as error:
-        if self.request.retries >= self.max_retries:
-            services.order_confirmation_give_up(order_id=order_id, error=str(error))
+        if task.request.retries >= task.max_retries:
+            services.once_email_give_up(email, order_id=order_id, error=str(error))
             raise
-        countdown = CONFIRMATION_FIRST_RETRY_SECONDS * 2**self.request.retries
-        raise self.retry(
+        countdown = CONFIRMATION_FIRST_RETRY_SECONDS * 2**task.request.retries
+        raise task.retry(
             exc=error, countdown=countdown, confirm_timeout=services.PUBLISH_CONFIRM_TIMEOUT_SECONDS
         ) from error
 

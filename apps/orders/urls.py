@@ -2,6 +2,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from apps.orders import views
+from apps.payment.invoice_views import admin_order_pdf
 
 app_name = "orders"
 
@@ -14,4 +15,5 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="admin:orders_order_detail", permanent=True),
         name="admin_order_detail",
     ),
+    path("admin/order/<int:order_id>/pdf/", admin_order_pdf, name="admin_order_pdf"),
 ]

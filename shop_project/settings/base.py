@@ -205,6 +205,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # fontTools logs every table it subsets, and warns of the font-editor tables it drops: a
+    # dozen lines per invoice PDF that say nothing about the shop.
+    "loggers": {"fontTools": {"level": "ERROR"}},
 }
 
 # Celery. The broker is chosen by CELERY_BROKER_URL's scheme:
@@ -272,6 +275,11 @@ CELERY_TASK_TIME_LIMIT = 25
 CELERY_BEAT_SCHEDULE = {
     "confirmations-sweep": {
         "task": "apps.orders.tasks.confirmations_sweep",
+        "schedule": 300.0,
+    },
+    # On AWS both sweeps run from the one scheduled rule (apps.orders.lambda_handlers).
+    "invoices-sweep": {
+        "task": "apps.payment.tasks.invoices_sweep",
         "schedule": 300.0,
     },
 }

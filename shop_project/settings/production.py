@@ -163,4 +163,7 @@ LOGGING = {
         "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
     },
     "root": {"handlers": ["stdout"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # fontTools logs every table it subsets, and warns of the font-editor tables it drops: a
+    # dozen lines per invoice PDF that say nothing about the shop.
+    "loggers": {"fontTools": {"level": "ERROR"}},
 }

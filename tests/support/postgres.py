@@ -1,8 +1,9 @@
 """Helpers for the tests that run a race on PostgreSQL."""
 
+import threading
 import time
 
-from django.db import connection
+from django.db import connection, connections
 
 
 def wait_until_a_session_waits_for_a_lock(timeout: float = 10.0) -> None:
@@ -20,3 +21,29 @@ def wait_until_a_session_waits_for_a_lock(timeout: float = 10.0) -> None:
                 return
             time.sleep(0.01)
     raise AssertionError(f"no session waited for a lock within {timeout} s")
+
+
+def deliver_together(task, order_ids, *, workers: int = 2, timeout: float = 120.0) -> None:
+    """Run `task` for each order in `workers` threads at once, as that many workers each given
+    every message: a barrier puts the deliveries of one order in flight together, order after
+    order. Each thread has its own database connection; an error in any of them fails here."""
+    start_together = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            for order_id in order_ids:
+                start_together.wait(timeout=10)
+                task.apply(args=[order_id], throw=True)
+        except BaseException as error:  # noqa: BLE001 - a thread cannot fail the test; reported below
+            errors.append(error)
+            start_together.abort()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert errors == []

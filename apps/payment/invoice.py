@@ -1,0 +1,149 @@
+"""The PDF invoice of an order, as the book has it: shop, number, date, customer, lines, total, PAID.
+
+Rendered with fpdf2 (pure Python: it runs in the Lambda package, which has no system libraries)
+in two fonts that between them cover the names and addresses shoppers type: DejaVu Sans for
+Latin (with the accents of Central European names), Greek and Cyrillic, and NanumSquare for
+what it lacks (Hangul, kana, Hanja). Both are small (0.7 MB each; NanumGothic, 4.7 MB, also
+lacks most of Latin Extended-A), and only the glyphs used are embedded (subsets, made by
+fontTools). fpdf2 is imported inside invoice_pdf only: the web process's start never pays for it.
+
+What the PDF shows is an Invoice, built from the order by invoice_of; invoice_pdf only lays it
+out. Its `totals` are the lines under the items (today the total; a discount adds its own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.orders.models import Order
+from apps.payment.money import decimal_places, round_money
+
+SHOP_NAME = "My Shop"
+FONTS_DIR = Path(__file__).with_name("fonts")  # each font's licence is beside it
+FONT_FAMILY = "DejaVuSans"
+# Where DejaVu Sans has no glyph for a character, fpdf2 takes it from these, in order.
+FALLBACK_FONTS = {"NanumSquare": FONTS_DIR / "NanumSquareR.ttf"}
+FONT_FILES = {FONT_FAMILY: FONTS_DIR / "DejaVuSans.ttf", **FALLBACK_FONTS}
+
+
+@dataclass(frozen=True)
+class InvoiceItem:
+    description: str
+    price: Decimal
+    quantity: int
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceTotal:
+    """A line under the items: "Subtotal", "Discount (10%)", "Total"; the last one is charged."""
+
+    label: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Invoice:
+    number: int
+    date: date
+    customer_name: str
+    address_lines: tuple[str, ...]
+    email: str
+    items: tuple[InvoiceItem, ...]
+    totals: tuple[InvoiceTotal, ...]
+    currency: str
+    paid: bool
+    shop_name: str = SHOP_NAME
+
+
+def invoice_of(order: Order) -> Invoice:
+    """What the invoice of `order` says; `order` should come with its items prefetched."""
+    return Invoice(
+        number=order.id,
+        date=timezone.localdate(order.created),
+        customer_name=f"{order.first_name} {order.last_name}",
+        address_lines=(order.address, f"{order.postal_code} {order.city}"),
+        email=order.email,
+        items=tuple(
+            InvoiceItem(item.product.name, item.price, item.quantity, item.get_cost())
+            for item in order.items.all()
+        ),
+        totals=invoice_totals(order),
+        currency=settings.SHOP_CURRENCY,
+        paid=order.paid,
+    )
+
+
+def invoice_totals(order: Order) -> tuple[InvoiceTotal, ...]:
+    """The lines under the items, the last being what is charged (order.get_total_cost()).
+
+    The one place for them: a coupon's subtotal and discount lines go before the total here.
+    """
+    return (InvoiceTotal("Total", order.get_total_cost()),)
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """`amount` as the invoice writes it: "1,234.50 USD", "15,000 KRW" (the currency's decimals)."""
+    places = decimal_places(currency)
+    return f"{round_money(amount, currency):,.{places}f} {currency.upper()}"
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The invoice as a PDF document (A4), its font embedded as a subset."""
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"Invoice no. {invoice.number}")
+    pdf.set_author(invoice.shop_name)
+    for family, path in FONT_FILES.items():
+        pdf.add_font(family, fname=str(path))
+    pdf.set_fallback_fonts(list(FALLBACK_FONTS), exact_match=False)
+    pdf.add_page()
+    width = pdf.epw
+
+    pdf.set_font(FONT_FAMILY, size=22)
+    pdf.cell(width / 2, 12, invoice.shop_name)
+    # Like the book's "Paid" stamp; an order not paid yet (staff may download it) says so.
+    pdf.set_text_color(*((0, 140, 60) if invoice.paid else (200, 120, 0)))
+    pdf.cell(width / 2, 12, "PAID" if invoice.paid else "PENDING PAYMENT", align="R",
+             new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font(FONT_FAMILY, size=11)
+    pdf.cell(width, 7, f"Invoice no. {invoice.number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 7, f"Date: {invoice.date.isoformat()}", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.set_font(FONT_FAMILY, size=13)
+    pdf.cell(width, 8, "Bill to", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT_FAMILY, size=11)
+    for line in (invoice.customer_name, *invoice.address_lines, invoice.email):
+        pdf.multi_cell(width, 6, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+
+    money = lambda amount: format_money(amount, invoice.currency)  # noqa: E731
+    heading = FontFace(emphasis=None, fill_color=(230, 230, 230))
+    with pdf.table(col_widths=(50, 20, 12, 20), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+                   headings_style=heading, line_height=7) as table:
+        table.row(("Product", "Price", "Quantity", "Cost"))
+        for item in invoice.items:
+            table.row((item.description, money(item.price), str(item.quantity), money(item.cost)))
+    pdf.ln(3)
+    for number, total in enumerate(invoice.totals, start=1):
+        pdf.set_font(FONT_FAMILY, size=13 if number == len(invoice.totals) else 11)
+        pdf.cell(width * 0.7, 8, total.label, align="R")
+        pdf.cell(width * 0.3, 8, money(total.amount), align="R", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def order_invoice_pdf(order: Order) -> bytes:
+    return invoice_pdf(invoice_of(order))
+
+
+def invoice_filename(order_id: int) -> str:
+    return f"invoice_{order_id}.pdf"
