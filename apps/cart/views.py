@@ -8,6 +8,8 @@ from django.views.decorators.http import require_POST
 from apps.cart.cart import Cart
 from apps.cart.forms import CartAddProductForm
 from apps.cart.page import cart_lines_for_page
+from apps.coupons.page import cart_page_coupon
+from apps.recommendations.selectors import bought_with_cart
 from apps.shop.models import Product
 
 
@@ -41,8 +43,12 @@ def cart_remove(request, product_id):
 
 def cart_detail(request):
     cart = Cart(request.session)
+    cart_lines = cart_lines_for_page(request, cart)
     lines = [
         (line, CartAddProductForm(initial={"quantity": line.quantity, "override": True}))
-        for line in cart_lines_for_page(request, cart)
+        for line in cart_lines
     ]
-    return render(request, "cart/detail.html", {"cart": cart, "lines": lines})
+    # The coupon box and totals, and what was bought with the cart's products (one query each).
+    extras = {**cart_page_coupon(request, cart_lines),
+              "bought_together": bought_with_cart(product_ids=[line.product.id for line in cart_lines])}
+    return render(request, "cart/detail.html", {"cart": cart, "lines": lines, **extras})

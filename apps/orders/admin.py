@@ -53,7 +53,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "paid", "created", "updated", "confirmation_status", "order_detail"]
     list_filter = ["paid", "created", "updated", "confirmation_status"]
     readonly_fields = ["confirmation_status", "confirmation_attempts", "confirmation_claimed_at",
-                       "confirmation_sent_at", "confirmation_error"]
+                       "confirmation_sent_at", "confirmation_error", "coupon", "discount", "totals"]
     search_fields = ["id", "first_name", "last_name", "email"]
     inlines = [OrderItemInline]
     actions = [export_to_csv, resend_confirmation]
@@ -77,6 +77,12 @@ class OrderAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.opts, "order": order,
                    "title": f"Order {order.id}"}
         return render(request, "orders/admin/order/detail.html", context)
+
+    @admin.display(description="Subtotal − discount = total")
+    def totals(self, order):
+        # What was charged; the coupon and its percent are the order's, never edited here.
+        t = order.get_totals()
+        return f"${t.subtotal} − ${t.discount} ({t.discount_percent}%) = ${t.total}"
 
     @admin.display(description="Details")
     def order_detail(self, order):

@@ -10,16 +10,18 @@ from apps.orders.models import Order, OrderItem
 
 
 def orders_with_totals() -> QuerySet[Order]:
-    """Orders annotated with `total_cost`, summed by the database (one query for any number)."""
+    """Orders annotated with `subtotal`, their items summed by the database (one query for any
+    number); `order.get_totals(order.subtotal)` takes the discount off."""
     money = DecimalField(max_digits=12, decimal_places=2)
     line_cost = ExpressionWrapper(F("items__price") * F("items__quantity"), output_field=money)
     return Order.objects.annotate(
-        total_cost=Coalesce(Sum(line_cost), Value(Decimal("0.00")), output_field=money)
+        subtotal=Coalesce(Sum(line_cost), Value(Decimal("0.00")), output_field=money)
     )
 
 
 def order_with_items(*, order_id: int) -> Order | None:
-    return Order.objects.prefetch_related("items__product").filter(id=order_id).first()
+    orders = Order.objects.select_related("coupon").prefetch_related("items__product")
+    return orders.filter(id=order_id).first()
 
 
 def orders_from_cart_tokens(*, tokens) -> dict[int, tuple[uuid.UUID, dict[int, int]]]:
