@@ -1,8 +1,11 @@
-"""`manage.py seed_catalog [--products N]`: fill the catalog with demo products, up to N in all."""
+"""`manage.py seed_catalog [--products N]`: fill the catalog with demo products, up to N in all,
+and add the demo coupon and paid demo orders (for the bought-together lists) once."""
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from tqdm import tqdm
 
+from apps.coupons.demo import demo_coupon_seed
+from apps.recommendations.demo import demo_orders_seed
 from apps.shop.demo_catalog import DemoCatalogSeedResult, demo_catalog_seed
 
 DEFAULT_PRODUCTS = 48
@@ -11,7 +14,8 @@ DEFAULT_PRODUCTS = 48
 class Command(BaseCommand):
     help = (
         "Add demo categories and products (with generated images) until the catalog holds "
-        "--products products. Safe to run again: existing products are kept and counted."
+        "--products products, then a demo coupon and a few paid demo orders. Safe to run again: "
+        "existing products are kept and counted, and the demo coupon and orders are made once."
     )
 
     def add_arguments(self, parser):
@@ -30,6 +34,11 @@ class Command(BaseCommand):
             result = demo_catalog_seed(products=products, on_progress=progress.show)
         finally:
             progress.close()
+        coupon, orders = demo_coupon_seed(), demo_orders_seed()
+        if coupon is not None or orders:
+            made = [f"coupon {coupon.code} ({coupon.discount}% off)"] if coupon else []
+            made += [f"{_count(orders, 'paid order')} for the bought-together lists"] if orders else []
+            self.stdout.write("Demo data: " + " and ".join(made) + ".")
         self.stdout.write(_summary(result=result, asked=products))
 
 
