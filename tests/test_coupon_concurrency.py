@@ -11,8 +11,10 @@ from apps.coupons.models import Coupon
 from apps.coupons.tests.factories import CouponFactory
 from apps.orders.models import Order
 from apps.orders.tests.checkout import checkout_form
-from apps.orders.tests.factories import CUSTOMER
+from apps.orders.tests.factories import CUSTOMER, OrderFactory
+from apps.payment.signals import order_cancelled
 from apps.shop.tests.factories import ProductFactory
+from tests.support.postgres import in_transaction_held_open, wait_until_a_session_waits_for_a_lock
 
 BUYERS = 20
 MAX_USES = 5
@@ -62,3 +64,42 @@ class TestCouponMaxUsesUnderConcurrency:
         assert Order.objects.count() == MAX_USES
         assert Order.objects.filter(coupon=coupon, discount=20, coupon_use_held=True).count() == MAX_USES
         assert Coupon.objects.get(id=coupon.id).used == MAX_USES
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+class TestCouponUseGivenBackUnderConcurrency:
+    def test_two_cancellations_of_one_order_at_once_give_its_use_back_once(self):
+        """The first cancellation holds its transaction open (as payhooks' does, holding the
+        order's lock); a second report of it meanwhile (a redelivered expiry, staff) waits for
+        the first to commit and then finds the use given back already."""
+        coupon = CouponFactory(code="BACK", max_uses=5, used=2)
+        order = OrderFactory(coupon=coupon, discount=coupon.discount, coupon_use_held=True)
+        # Another order's use, which stays taken.
+        OrderFactory(coupon=coupon, discount=coupon.discount, coupon_use_held=True)
+
+        def cancel():
+            order_cancelled.send(sender=Order, order_id=order.id)
+
+        first_done, first_release, first_outcome = threading.Event(), threading.Event(), []
+        second_done, second_release, second_outcome = threading.Event(), threading.Event(), []
+        first = threading.Thread(target=in_transaction_held_open, args=[cancel],
+                                 kwargs=dict(done=first_done, release=first_release, outcome=first_outcome))
+        second = threading.Thread(target=in_transaction_held_open, args=[cancel], kwargs=dict(
+            done=second_done, release=second_release, outcome=second_outcome))
+        first.start()
+        assert first_done.wait(timeout=30)
+        second.start()
+        # The second waits for the first's lock on the order; without one it gives back at once.
+        waited = second_done.wait(timeout=1) is False
+        if waited:
+            wait_until_a_session_waits_for_a_lock()
+        first_release.set()
+        first.join(timeout=30)
+        assert second_done.wait(timeout=30)
+        second_release.set()
+        second.join(timeout=30)
+
+        assert first_outcome == ["committed"] and second_outcome == ["committed"]
+        assert Coupon.objects.get(id=coupon.id).used == 1
+        assert waited

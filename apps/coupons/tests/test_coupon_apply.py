@@ -147,3 +147,35 @@ class TestCouponOnTheCartPage:
         assert response.status_code == 200
         assert response.context["coupon"] is None
         assert COUPON_SESSION_KEY not in shopper.session
+
+
+class TestCouponCsrf:
+    """Both views change the session: a POST without the page's CSRF token is refused."""
+
+    def csrf_shopper(self):
+        from django.test import Client
+
+        client = Client(enforce_csrf_checks=True)
+        product = ProductFactory(stock=5)
+        client.get(product.get_absolute_url())  # its form sets the CSRF cookie
+        token = client.cookies["csrftoken"].value
+        client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1,
+                                                                "csrfmiddlewaretoken": token})
+        return client, token
+
+    def test_apply_without_token_is_refused_and_with_the_cart_pages_token_accepted(self):
+        coupon = CouponFactory(code="SAVE10")
+        client, token = self.csrf_shopper()
+
+        assert client.post(APPLY, {"code": "SAVE10"}).status_code == 403
+        assert COUPON_SESSION_KEY not in client.session
+        assert client.post(APPLY, {"code": "SAVE10", "csrfmiddlewaretoken": token}).status_code == 302
+        assert client.session[COUPON_SESSION_KEY] == coupon.id
+
+    def test_remove_without_token_is_refused(self):
+        CouponFactory(code="SAVE10")
+        client, token = self.csrf_shopper()
+        client.post(APPLY, {"code": "SAVE10", "csrfmiddlewaretoken": token})
+
+        assert client.post(REMOVE).status_code == 403
+        assert COUPON_SESSION_KEY in client.session
