@@ -1,4 +1,4 @@
-"""seed_catalog's demo coupon and paid demo orders: made once, pairs counted, shown."""
+"""seed_catalog --demo-data: the demo coupon and paid demo orders, made once, pairs counted, shown."""
 
 import io
 
@@ -15,9 +15,9 @@ from apps.shop.models import Product
 pytestmark = pytest.mark.django_db
 
 
-def seed(products: int) -> str:
+def seed(products: int, **options) -> str:
     out = io.StringIO()
-    call_command("seed_catalog", products=products, stdout=out)
+    call_command("seed_catalog", products=products, stdout=out, **{"demo_data": True, **options})
     return out.getvalue()
 
 
@@ -56,3 +56,8 @@ class TestDemoOrders:
     def test_a_catalog_of_one_product_gets_no_orders(self):
         seed(1)
         assert not Order.objects.exists()
+
+    def test_without_demo_data_the_seed_makes_no_coupon_and_no_order(self):
+        output = seed(12, demo_data=False)
+        assert not Order.objects.exists() and not Coupon.objects.exists()
+        assert "Demo data" not in output
