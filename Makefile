@@ -20,7 +20,7 @@ $(VENV)/.installed: requirements.txt requirements-container.txt requirements-dev
 
 run: venv
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py seed_catalog --products $(DEMO_PRODUCTS)
+	$(BIN)/python manage.py seed_catalog --products $(DEMO_PRODUCTS) --demo-data
 	@# The worker (with beat, for the confirmation sweep) uses the embedded broker under var/;
 	@# it stops with the server.
 	$(BIN)/celery -A shop_project worker --beat --schedule var/celerybeat-schedule \

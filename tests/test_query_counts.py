@@ -1,14 +1,20 @@
-"""Each shopper page costs a fixed number of queries, however large the catalog.
+"""Each shopper page costs a fixed number of queries, however large the catalog or the orders.
 
-Counted with a cart of three lines in the session, so the session's own query is included.
+Counted with a cart of three lines in the session, so the session's own query is included, and
+with "bought together" counts between those products and every other (so, like the catalog, the
+pairs table grows with the parameter).
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from apps.coupons.models import Coupon
 from apps.orders.tests.checkout import place_order
+from apps.recommendations.models import ProductPair
 from apps.shop.models import Product
 from apps.shop.tests.factories import CategoryFactory, ProductFactory
 
@@ -22,7 +28,15 @@ def build_catalog(size: int) -> list[Product]:
         )
         for i in range(size - 3)
     )
-    return [ProductFactory(category=categories[0]) for _ in range(3)]
+    in_cart = [ProductFactory(category=categories[0]) for _ in range(3)]
+    others = Product.objects.exclude(id__in=[p.id for p in in_cart]).values_list("id", flat=True)
+    ProductPair.objects.bulk_create(
+        pair for product in in_cart for other_id in others for pair in (
+            ProductPair(product_id=product.id, other_id=other_id, count=other_id % 7 + 1),
+            ProductPair(product_id=other_id, other_id=product.id, count=other_id % 7 + 1),
+        )
+    )
+    return in_cart
 
 
 @pytest.fixture(params=[10, 1000], ids=["10-products", "1000-products"])
@@ -33,12 +47,24 @@ def shopper(request, client, db):
     return client, in_cart
 
 
+@pytest.fixture
+def coupon_applied(shopper):
+    now = timezone.now()
+    Coupon.objects.create(code="SAVE10", discount=10, valid_from=now - timedelta(days=1),
+                          valid_to=now + timedelta(days=1), max_uses=5)
+    client, _ = shopper
+    client.post(reverse("coupons:apply"), {"code": "save10"})
+    return shopper
+
+
 # session, categories, count for the paginator, the page of products
 LIST_QUERIES = 4
-# session, the product with its category
-DETAIL_QUERIES = 2
-# session, the cart's products in one query
-CART_QUERIES = 2
+# session, the product with its category, the products bought with it
+DETAIL_QUERIES = 3
+# session, the cart's products in one query, the products bought with them
+CART_QUERIES = 3
+# and the applied coupon (none without one)
+COUPON_QUERIES = 1
 # session, the orders placed from this cart's tokens (so that a cart whose checkout's outcome the
 # session never recorded offers nothing again that was ordered), the cart's products. What the page
 # showed is signed into the form, which costs no query.
@@ -63,13 +89,22 @@ class TestQueryCounts:
     def test_product_detail(self, shopper, django_assert_num_queries):
         client, in_cart = shopper
         with django_assert_num_queries(DETAIL_QUERIES):
-            assert client.get(in_cart[0].get_absolute_url()).status_code == 200
+            response = client.get(in_cart[0].get_absolute_url())
+        assert response.status_code == 200
+        assert len(response.context["bought_together"]) == 4
 
     def test_cart_with_three_lines(self, shopper, django_assert_num_queries):
         client, _ = shopper
         with django_assert_num_queries(CART_QUERIES):
             response = client.get(reverse("cart:cart_detail"))
         assert len(response.context["cart"].lines()) == 3
+        assert len(response.context["bought_together"]) == 4
+
+    def test_cart_with_a_coupon(self, coupon_applied, django_assert_num_queries):
+        client, _ = coupon_applied
+        with django_assert_num_queries(CART_QUERIES + COUPON_QUERIES):
+            response = client.get(reverse("cart:cart_detail"))
+        assert response.context["totals"].discount_percent == 10
 
     def test_checkout_form(self, shopper, django_assert_num_queries):
         client, _ = shopper
@@ -82,3 +117,9 @@ class TestQueryCounts:
         assert response.status_code == 302
         with django_assert_num_queries(THANK_YOU_QUERIES):
             assert client.get(response["Location"]).status_code == 200
+
+    def test_checkout_form_with_a_coupon(self, coupon_applied, django_assert_num_queries):
+        client, _ = coupon_applied
+        with django_assert_num_queries(CHECKOUT_FORM_QUERIES + COUPON_QUERIES):
+            response = client.get(reverse("orders:order_create"))
+        assert response.context["totals"].discount_percent == 10

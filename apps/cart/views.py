@@ -8,6 +8,8 @@ from django.views.decorators.http import require_POST
 from apps.cart.cart import Cart
 from apps.cart.forms import CartAddProductForm
 from apps.cart.page import cart_lines_for_page
+from apps.coupons.page import cart_page_coupon
+from apps.recommendations.selectors import bought_with_cart
 from apps.shop.models import Product
 
 
@@ -43,4 +45,7 @@ def cart_detail(request):
     cart = Cart(request.session)
     # Each line's quantity form is rendered by {% cart_quantity_fields %}, once per process.
     lines = cart_lines_for_page(request, cart)
-    return render(request, "cart/detail.html", {"cart": cart, "lines": lines})
+    # The coupon box and totals, and what was bought with the cart's products (one query each).
+    extras = {**cart_page_coupon(request, lines),
+              "bought_together": bought_with_cart(product_ids=[line.product.id for line in lines])}
+    return render(request, "cart/detail.html", {"cart": cart, "lines": lines, **extras})

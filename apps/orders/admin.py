@@ -55,7 +55,8 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = ["confirmation_status", "confirmation_attempts", "confirmation_claimed_at",
                        "confirmation_sent_at", "confirmation_error",
                        "invoice_status", "invoice_due_at", "invoice_queued_at", "invoice_attempts",
-                       "invoice_claimed_at", "invoice_sent_at", "invoice_error"]
+                       "invoice_claimed_at", "invoice_sent_at", "invoice_error",
+                       "coupon", "discount", "totals"]
     search_fields = ["id", "first_name", "last_name", "email"]
     inlines = [OrderItemInline]
     actions = [export_to_csv, resend_confirmation]
@@ -79,6 +80,12 @@ class OrderAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.opts, "order": order,
                    "title": f"Order {order.id}"}
         return render(request, "orders/admin/order/detail.html", context)
+
+    @admin.display(description="Subtotal − discount = total")
+    def totals(self, order):
+        # What was charged; the coupon and its percent are the order's, never edited here.
+        t = order.get_totals()
+        return f"${t.subtotal} − ${t.discount} ({t.discount_percent}%) = ${t.total}"
 
     @admin.display(description="Details")
     def order_detail(self, order):

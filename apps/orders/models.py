@@ -2,10 +2,11 @@
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from apps.coupons.discount import Totals, order_totals
 from apps.shop.models import Product
 
 
@@ -68,6 +69,18 @@ class Order(models.Model):
     invoice_sent_at = models.DateTimeField(null=True, blank=True)
     invoice_attempts = models.PositiveSmallIntegerField(default=0)
     invoice_error = models.CharField(max_length=500, blank=True)
+    # The coupon used and its percent at the time of ordering (the coupon may change later).
+    # PROTECT: an order keeps saying which code took money off it; staff deactivate a used
+    # coupon rather than delete it.
+    coupon = models.ForeignKey(
+        "coupons.Coupon", related_name="orders", null=True, blank=True, on_delete=models.PROTECT
+    )
+    discount = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)], help_text="Percent off."
+    )
+    # The order holds one of its coupon's uses; cleared (under the row lock of a conditional
+    # UPDATE) when a cancellation gives the use back, so that it is given back once.
+    coupon_use_held = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-created"]
@@ -86,12 +99,31 @@ class Order(models.Model):
                 condition=~models.Q(invoice_status__in=["sent", "failed"]),
             ),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(discount__gte=0, discount__lte=100), name="order_discount_0_to_100"
+            ),
+        ]
 
     def __str__(self):
         return f"Order {self.id}"
 
+    def get_totals(self, subtotal: Decimal | None = None) -> Totals:
+        """Subtotal, discount and total (apps.coupons.discount); `subtotal` if the caller has it
+        (a database sum), else the items' (prefetch them)."""
+        if subtotal is None:
+            subtotal = sum((item.get_cost() for item in self.items.all()), Decimal("0.00"))
+        return order_totals(subtotal, self.discount)
+
+    def get_subtotal(self) -> Decimal:
+        return self.get_totals().subtotal
+
+    def get_discount(self) -> Decimal:
+        return self.get_totals().discount
+
     def get_total_cost(self) -> Decimal:
-        return sum((item.get_cost() for item in self.items.all()), Decimal("0.00"))
+        """What is charged: the items' total less the coupon's discount."""
+        return self.get_totals().total
 
     def get_admin_detail_url(self):
         return reverse("admin:orders_order_detail", args=[self.id])

@@ -10,18 +10,19 @@ from apps.orders.models import Order, OrderItem
 
 
 def orders_with_totals() -> QuerySet[Order]:
-    """Orders annotated with `total_cost`, summed by the database (one query for any number)."""
+    """Orders annotated with `subtotal`, their items summed by the database (one query for any
+    number); `order.get_totals(order.subtotal)` takes the discount off."""
     money = DecimalField(max_digits=12, decimal_places=2)
     line_cost = ExpressionWrapper(F("items__price") * F("items__quantity"), output_field=money)
     return Order.objects.annotate(
-        total_cost=Coalesce(Sum(line_cost), Value(Decimal("0.00")), output_field=money)
+        subtotal=Coalesce(Sum(line_cost), Value(Decimal("0.00")), output_field=money)
     )
 
 
 def order_with_items(*, order_id: int) -> Order | None:
-    """The order, its items and their products: two queries (the items join their products)."""
+    """The order, its coupon, its items and their products: two queries (the items join their products)."""
     items = Prefetch("items", queryset=OrderItem.objects.select_related("product"))
-    return Order.objects.prefetch_related(items).filter(id=order_id).first()
+    return Order.objects.select_related("coupon").prefetch_related(items).filter(id=order_id).first()
 
 
 def orders_from_cart_tokens(*, tokens) -> dict[int, tuple[uuid.UUID, dict[int, int]]]:

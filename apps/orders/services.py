@@ -21,6 +21,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from apps.coupons.services import coupon_use_take
 from apps.orders import selectors
 from apps.orders.emails import order_confirmation_message
 from apps.orders.exceptions import (
@@ -74,6 +75,7 @@ def order_create(
     customer: Customer,
     shown: ShownCheckout,
     earlier_cart_tokens: Sequence[uuid.UUID] = (),
+    coupon_id: int | None = None,
 ) -> Order:
     """Place the order for `quantities` ({product id: units}), at today's prices, and take the stock.
 
@@ -81,7 +83,8 @@ def order_create(
     made. `earlier_cart_tokens` name what the same cart held before; if one of those became an
     order meanwhile, this one is refused (CartAlreadyOrderedError) rather than sell those goods
     twice. `shown` is what the checkout page showed: any difference from the database
-    (CheckoutChangedError) places nothing.
+    (CheckoutChangedError) places nothing. `coupon_id` is the coupon applied to the cart: the
+    order takes one of its uses (apps.coupons.services.coupon_use_take).
 
     One transaction: the products' rows are locked in id order (so that concurrent checkouts
     queue instead of overselling), everything is checked, the order and its items are written
@@ -97,7 +100,7 @@ def order_create(
             with transaction.atomic():
                 return _place_order(
                     quantities=quantities, cart_token=cart_token, customer=customer, shown=shown,
-                    earlier_cart_tokens=earlier_cart_tokens,
+                    earlier_cart_tokens=earlier_cart_tokens, coupon_id=coupon_id,
                 )
         except IntegrityError:
             # The cart token is the only unique value an order writes, and its constraint is
@@ -129,7 +132,7 @@ def _lock_race(error: OperationalError) -> str | None:
 
 def _place_order(
     *, quantities: dict[int, int], cart_token, customer: Customer, shown: ShownCheckout,
-    earlier_cart_tokens: Sequence[uuid.UUID],
+    earlier_cart_tokens: Sequence[uuid.UUID], coupon_id: int | None = None,
 ) -> Order:
     products = list(Product.objects.select_for_update().filter(id__in=quantities).order_by("id"))
     # Holding the locks, a concurrent checkout of this cart has either committed its order or
@@ -160,8 +163,13 @@ def _place_order(
     ]
     if shortages:
         raise OutOfStockError(shortages)
+    # Its row locked after the products', as stock is taken: max_uses holds however many race.
+    coupon = coupon_use_take(coupon_id=coupon_id, shown=shown.coupon)
 
-    order = Order.objects.create(cart_token=cart_token, **customer.__dict__)
+    order = Order.objects.create(
+        cart_token=cart_token, coupon=coupon, discount=coupon.discount if coupon else 0,
+        coupon_use_held=coupon is not None, **customer.__dict__,
+    )
     EarlierCartToken.objects.bulk_create(
         (EarlierCartToken(token=token, order=order) for token in earlier_cart_tokens if token),
         ignore_conflicts=True,  # a token another order recorded already stays that order's

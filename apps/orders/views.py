@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 
 from apps.cart.cart import Cart
 from apps.cart.page import cart_lines_for_page
+from apps.coupons.page import cart_totals, coupon_for_page
+from apps.coupons.session import session_coupon_id
 from apps.orders import services
 from apps.orders.exceptions import CheckoutError, EmptyCartError
 from apps.orders.forms import OrderCreateForm
@@ -30,6 +32,7 @@ def order_create(request):
                     earlier_cart_tokens=cart.earlier_tokens,
                     customer=form.customer(),
                     shown=form.shown_checkout(),
+                    coupon_id=session_coupon_id(request.session),
                 )
             except EmptyCartError as error:
                 messages.info(request, str(error))
@@ -60,8 +63,12 @@ def order_create(request):
     if not lines:
         messages.info(request, "Your cart is empty.")
         return redirect("cart:cart_detail")
-    form.show(ShownCheckout.of(lines))
-    return render(request, "orders/order/create.html", {"cart": cart, "form": form})
+    # A coupon that can no longer be used leaves the cart here, with a notice: the page shows,
+    # and signs, the total the order would get.
+    coupon = coupon_for_page(request)
+    form.show(ShownCheckout.of(lines, coupon))
+    context = {"cart": cart, "form": form, "coupon": coupon, "totals": cart_totals(lines, coupon)}
+    return render(request, "orders/order/create.html", context)
 
 
 def order_created(request, order_id):

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 # Top-level paths owned by other apps. A category with one of these slugs would be unreachable,
 # because `/<category_slug>/` is matched after them.
-RESERVED_CATEGORY_SLUGS = frozenset({"admin", "cart", "orders", "static", "media", "healthz"})
+RESERVED_CATEGORY_SLUGS = frozenset({"admin", "cart", "orders", "coupons", "static", "media", "healthz"})
 
 
 def validate_category_slug(value: str) -> None:

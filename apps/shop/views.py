@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import Http404
 
+from apps.recommendations.selectors import bought_with_product
 from apps.shop import catalog_cache, selectors
 from apps.shop.catalog_cache import CatalogPage
 
@@ -47,4 +48,6 @@ def _detail_page(*, product_id: int, slug: str) -> CatalogPage:
     product = selectors.available_product(product_id=product_id, slug=slug)
     if product is None:
         raise Http404("No such product.")
-    return CatalogPage("shop/product/detail.html", {"product": product})
+    # Cached with the page: as fresh as it (apps.recommendations.selectors says how fresh).
+    bought_together = bought_with_product(product_id=product.id)
+    return CatalogPage("shop/product/detail.html", {"product": product, "bought_together": bought_together})

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "apps.cart",
     "apps.orders",
     "apps.payment",
+    "apps.coupons",
+    "apps.recommendations",
 ]
 
 MIDDLEWARE = [

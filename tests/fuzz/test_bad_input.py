@@ -1,4 +1,5 @@
-"""Bad input, generated: the cart and checkout through the real views, hand-edited sessions, SQS events.
+"""Bad input, generated: the cart, coupons and checkout through the real views, hand-edited sessions,
+SQS events.
 
 What must hold whatever comes in: no 5xx and no unhandled exception, no negative stock or
 order quantity, and nothing lost (a good cart line, a placed order's items, a good SQS record
@@ -19,7 +20,7 @@ import re
 import uuid
 from contextlib import contextmanager
 from importlib import import_module
-from urllib.parse import quote
+from urllib.parse import quote, quote_from_bytes
 
 import pytest
 from django.conf import settings
@@ -33,6 +34,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 import apps.orders.tasks  # noqa: F401 - registers the tasks the worker Lambda runs
+from apps.coupons.models import normalize_code
+from apps.coupons.session import COUPON_SESSION_KEY
+from apps.coupons.tests.factories import CouponFactory
 from apps.orders.forms import OrderCreateForm
 from apps.orders.models import ConfirmationStatus, Order, OrderItem
 from apps.orders.tests.checkout import checkout_form, hidden_fields
@@ -211,7 +215,7 @@ def add(client: Client, segment: str, quantity, override):
 # 1. Cart adds, updates and removes through the views ------------------------------------------
 
 
-@hypothesis_settings(max_examples=examples(2))
+@hypothesis_settings(max_examples=examples(1.5))
 @given(data=st.data())
 def test_cart_changes_with_bad_input_answer_without_error_and_lose_no_line(catalog, data):
     segment = data.draw(product_segments(catalog), label="product")
@@ -247,6 +251,47 @@ def test_cart_changes_with_bad_input_answer_without_error_and_lose_no_line(catal
         ok(client.get("/cart/"))
         assert session_cart(client) == expected
         assert_no_negative_stock_or_quantity()
+
+
+# 1b. Coupon codes through the apply view -------------------------------------------------------
+
+coupon_codes = st.one_of(
+    st.sampled_from(["SAVE10", "save10", "  Save10 ", "\tsave10\n", "OLD", "old", "SAVE10\x00", "SAVE 10",
+                     "ＳＡＶＥ10", "save10" + "\u200b", "", " "]),
+    field_text,
+)
+# Raw form bodies: percent-encoded bytes that are not UTF-8, and bytes sent as they are.
+raw_code_bodies = st.binary(max_size=40).flatmap(
+    lambda raw: st.sampled_from([b"code=" + quote_from_bytes(raw).encode(), b"code=" + raw, raw])
+)
+
+
+@hypothesis_settings(max_examples=examples(0.5))
+@given(data=st.data())
+def test_coupon_codes_with_bad_input_apply_only_a_usable_coupon_never_a_500(catalog, data):
+    raw = data.draw(st.booleans(), label="raw body")
+    with example_rolled_back():
+        usable = CouponFactory(code="SAVE10")
+        CouponFactory(code="OLD", active=False)
+        client = Client()
+        assert add(client, str(catalog.in_stock.id), "2", None).status_code == 302
+        if raw:
+            body = data.draw(raw_code_bodies, label="body")
+            response = client.post("/coupons/apply/", body, content_type="application/x-www-form-urlencoded")
+            applies = None  # whatever Django makes of the bytes: checked through the session below
+        else:
+            code = data.draw(coupon_codes, label="code")
+            response = client.post("/coupons/apply/", {"code": code})
+            applies = normalize_code(code) == "SAVE10" and "\x00" not in code
+        ok(response)
+        held = client.session.get(COUPON_SESSION_KEY)
+        assert held in (None, usable.id)
+        if applies is not None:
+            assert (held == usable.id) == applies
+        assert session_cart(client) == {catalog.in_stock.id: 2}
+        ok(client.get("/cart/"))
+        ok(client.post("/coupons/remove/"))
+        assert COUPON_SESSION_KEY not in client.session
 
 
 # 2. Checkout forms ---------------------------------------------------------------------------

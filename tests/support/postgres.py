@@ -3,7 +3,7 @@
 import threading
 import time
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 
 def wait_until_a_session_waits_for_a_lock(timeout: float = 10.0) -> None:
@@ -47,3 +47,20 @@ def deliver_together(task, order_ids, *, workers: int = 2, timeout: float = 120.
     for thread in threads:
         thread.join(timeout=timeout)
     assert errors == []
+
+
+def in_transaction_held_open(work, *, done: threading.Event, release: threading.Event, outcome: list) -> None:
+    """For a thread: run `work` in a transaction, set `done`, and commit only once `release` is
+    set; "committed" or what was raised goes into `outcome`. A second writer started meanwhile
+    meets this one's locks as it would a slow commit."""
+    try:
+        with transaction.atomic():
+            work()
+            done.set()
+            assert release.wait(timeout=30)
+        outcome.append("committed")
+    except BaseException as error:  # noqa: BLE001 - handed back to the test
+        outcome.append(error)
+        done.set()
+    finally:
+        connections.close_all()

@@ -15,7 +15,7 @@ from apps.shop.tests.factories import ProductFactory
 CHANGELIST_URL = reverse("admin:orders_order_changelist")
 
 CSV_HEADER = ["id", "first_name", "last_name", "email", "address", "postal_code", "city",
-              "paid", "created", "updated", "total_cost"]
+              "paid", "created", "updated", "subtotal", "discount", "total_cost"]
 
 
 def export(admin_client, orders):

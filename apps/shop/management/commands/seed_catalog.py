@@ -1,8 +1,12 @@
-"""`manage.py seed_catalog [--products N]`: fill the catalog with demo products, up to N in all."""
+"""`manage.py seed_catalog [--products N] [--demo-data]`: fill the catalog with demo products, up
+to N in all; with --demo-data, also a demo coupon and paid demo orders (for the bought-together
+lists), once."""
 
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from tqdm import tqdm
 
+from apps.coupons.demo import demo_coupon_seed
+from apps.recommendations.demo import demo_orders_seed
 from apps.shop.demo_catalog import DemoCatalogSeedResult, demo_catalog_seed
 
 DEFAULT_PRODUCTS = 48
@@ -19,8 +23,14 @@ class Command(BaseCommand):
             "--products", type=int, default=DEFAULT_PRODUCTS, metavar="N",
             help=f"How many products the catalog should hold in all (default {DEFAULT_PRODUCTS}).",
         )
+        # Opt-in: a deployed shop must never get a public 10 % code or made-up paid orders.
+        parser.add_argument(
+            "--demo-data", action="store_true",
+            help="Also add the coupon WELCOME10 (10%% off for a year) and a few paid demo orders, "
+                 "so that the bought-together lists show (make run); made once.",
+        )
 
-    def handle(self, *args, products: int, **options):
+    def handle(self, *args, products: int, demo_data: bool = False, **options):
         # Checked here rather than by argparse: call_command(products=...) skips argparse.
         if products < 0:
             raise CommandError(f"--products must be 0 or more, not {products}.")
@@ -30,6 +40,11 @@ class Command(BaseCommand):
             result = demo_catalog_seed(products=products, on_progress=progress.show)
         finally:
             progress.close()
+        coupon, orders = (demo_coupon_seed(), demo_orders_seed()) if demo_data else (None, 0)
+        if coupon is not None or orders:
+            made = [f"coupon {coupon.code} ({coupon.discount}% off)"] if coupon else []
+            made += [f"{_count(orders, 'paid order')} for the bought-together lists"] if orders else []
+            self.stdout.write("Demo data: " + " and ".join(made) + ".")
         self.stdout.write(_summary(result=result, asked=products))
 
 

@@ -1,0 +1,140 @@
+"""Bought together: counted once per paid order, shown on the product and cart pages."""
+
+from decimal import Decimal
+
+import pytest
+from celery.signals import before_task_publish
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+
+from apps.orders.models import Order, OrderStatus
+from apps.orders.tests.factories import OrderFactory, OrderItemFactory
+from apps.payment.signals import order_paid
+from apps.recommendations import services
+from apps.recommendations.models import CountedOrder, ProductPair
+from apps.recommendations.tasks import bought_together_count
+from apps.shop.models import Product
+from apps.shop.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+TASK = "apps.recommendations.tasks.bought_together_count"
+
+
+def paid_order(*products) -> Order:
+    order = OrderFactory(status=OrderStatus.PAID, paid=True)
+    for product in products:
+        OrderItemFactory(order=order, product=product)
+    return order
+
+
+def counts() -> dict[tuple[int, int], int]:
+    return {(p.product_id, p.other_id): p.count for p in ProductPair.objects.all()}
+
+
+@pytest.fixture
+def published():
+    messages = []
+
+    def record(sender, body, **_):
+        messages.append((sender, list(body[0])))
+
+    before_task_publish.connect(record, weak=False)
+    yield messages
+    before_task_publish.disconnect(record)
+
+
+class TestBoughtTogetherCount:
+    def test_every_pair_of_the_order_is_counted_in_both_directions(self):
+        a, b, c = ProductFactory.create_batch(3)
+        assert services.bought_together_count(order_id=paid_order(a, b, c).id) is True
+        services.bought_together_count(order_id=paid_order(a, b).id)
+
+        assert counts() == {(a.id, b.id): 2, (b.id, a.id): 2, (a.id, c.id): 1, (c.id, a.id): 1,
+                            (b.id, c.id): 1, (c.id, b.id): 1}
+
+    def test_a_redelivered_task_counts_the_order_once(self):
+        a, b = ProductFactory.create_batch(2)
+        order = paid_order(a, b)
+
+        bought_together_count.apply(args=[order.id]).get()
+        bought_together_count.apply(args=[order.id]).get()
+
+        assert counts() == {(a.id, b.id): 1, (b.id, a.id): 1}
+        assert CountedOrder.objects.filter(order_id=order.id).count() == 1
+
+    def test_an_order_of_one_product_counts_nothing_and_an_unknown_order_is_refused(self):
+        services.bought_together_count(order_id=paid_order(ProductFactory()).id)
+        assert counts() == {}
+        assert services.bought_together_count(order_id=10**9) is False
+
+
+class TestOrderPaidReceiver:
+    def test_publishes_the_count_once_the_paying_transaction_commits(self, published,
+                                                                   django_capture_on_commit_callbacks):
+        order = paid_order(*ProductFactory.create_batch(2))
+        with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+            order_paid.send(sender=Order, order_id=order.id)
+            assert published == []
+        assert len(callbacks) == 1
+        assert published == [(TASK, [order.id])]
+
+    def test_publishes_nothing_when_the_paying_transaction_rolls_back(self, published,
+                                                                      django_capture_on_commit_callbacks):
+        order = paid_order(*ProductFactory.create_batch(2))
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            with pytest.raises(RuntimeError), transaction.atomic():
+                order_paid.send(sender=Order, order_id=order.id)
+                raise RuntimeError("the payment could not be recorded")
+        assert callbacks == [] and published == []
+
+
+@pytest.fixture
+def bought_with_lamp():
+    """A lamp bought with five products, most often with the first; the fourth is unavailable."""
+    lamp = ProductFactory(name="Lamp", price=Decimal("10.00"), stock=10)
+    others = [ProductFactory(name=f"Other {i}", stock=10) for i in range(5)]
+    for times, product in zip([5, 4, 3, 2, 1], others, strict=True):
+        for _ in range(times):
+            services.bought_together_count(order_id=paid_order(lamp, product).id)
+    Product.objects.filter(id=others[3].id).update(available=False)
+    return lamp, others
+
+
+class TestProductPage:
+    def test_shows_up_to_four_available_products_most_often_bought_with_it(self, bought_with_lamp):
+        lamp, others = bought_with_lamp
+        response = Client().get(lamp.get_absolute_url())
+        body = response.content.decode()
+        shown = [name for name in ["Other 0", "Other 1", "Other 2", "Other 3", "Other 4"] if name in body]
+        assert shown == ["Other 0", "Other 1", "Other 2", "Other 4"]
+        assert body.index("Other 0") < body.index("Other 1") < body.index("Other 2") < body.index("Other 4")
+
+    def test_a_product_bought_with_nothing_shows_no_list(self):
+        body = Client().get(ProductFactory().get_absolute_url()).content.decode()
+        assert "bought-together" not in body
+
+    def test_a_product_made_unavailable_leaves_the_cached_page_at_once(self, bought_with_lamp):
+        lamp, others = bought_with_lamp
+        assert "Other 0" in Client().get(lamp.get_absolute_url()).content.decode()
+        others[0].available = False
+        others[0].save()  # staff's save: the catalog cache forgets its pages
+        assert "Other 0" not in Client().get(lamp.get_absolute_url()).content.decode()
+
+
+class TestCartPage:
+    def test_shows_what_was_bought_with_the_lines_added_up_without_what_is_in_the_cart(self, client,
+                                                                                       bought_with_lamp):
+        lamp, others = bought_with_lamp
+        mug = ProductFactory(name="Mug", stock=10)
+        # Bought with the mug three times: added to its 3 with the lamp, Other 2 (6) passes Other 0 (5).
+        for _ in range(3):
+            services.bought_together_count(order_id=paid_order(mug, others[2]).id)
+        for product in (lamp, mug, others[1]):
+            client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1})
+
+        response = client.get(reverse("cart:cart_detail"))
+
+        assert [p.name for p in response.context["bought_together"]] == ["Other 2", "Other 0", "Other 4"]
+        assert "Often bought with these" in response.content.decode()
