@@ -67,11 +67,12 @@ $(DEPLOY_VENV)/.installed: requirements.txt requirements-deploy.txt
 	$(DEPLOY_VENV)/bin/python -m pip install --quiet -r requirements-deploy.txt
 	touch $@
 
-# The AWS resources Zappa does not create, for one stage (infra/README.md).
+# The AWS resources Zappa does not create, for one stage (infra/README.md); ALARM_EMAIL=you@example.com
+# subscribes an address to its alarms (kept on later runs without it).
 # boto3 honours AWS_ENDPOINT_URL, so this deploys to a moto server too.
 infra: venv
 	@test -n "$(STAGE)" || { echo "usage: make infra STAGE=dev|production" >&2; exit 2; }
-	$(BIN)/python infra/deploy.py --stage $(STAGE)
+	$(BIN)/python infra/deploy.py --stage $(STAGE) $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) db.sqlite3 media var .pytest_cache .hypothesis

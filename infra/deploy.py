@@ -383,7 +383,21 @@ def format_outputs(outputs: dict[str, str]) -> str:
 # The command ----------------------------------------------------------------------------------
 
 
-def run(stage: str, settings_path: Path, region: str | None) -> None:
+def alarm_email_parameter(stack: dict | None, alarm_email: str | None) -> dict[str, str]:
+    """The AlarmEmail parameter: the one given, else the stack's current one, else none (the default).
+
+    Kept from the stack when not given, so that a `make infra` without ALARM_EMAIL does not
+    unsubscribe whoever receives the alarms; an empty value given on purpose does.
+    """
+    if alarm_email is not None:
+        return {"AlarmEmail": alarm_email}
+    for parameter in (stack or {}).get("Parameters", []):
+        if parameter.get("ParameterKey") == "AlarmEmail":
+            return {"AlarmEmail": parameter.get("ParameterValue", "")}
+    return {}
+
+
+def run(stage: str, settings_path: Path, region: str | None, alarm_email: str | None = None) -> None:
     settings = read_zappa_settings(settings_path)
     resolved = stage_settings(settings, stage)
     template_body = TEMPLATE.read_text(encoding="utf-8")
@@ -405,7 +419,7 @@ def run(stage: str, settings_path: Path, region: str | None) -> None:
     # A ROLLBACK_COMPLETE stack holds nothing (deploy_stack deletes it and starts again).
     database_exists = stack is not None and stack["StackStatus"] != "ROLLBACK_COMPLETE"
     secret_arn = ensure_secret(secrets, stage, stack_name, database_exists=database_exists, tags=tags)
-    parameters = stack_parameters(stage, resolved, secret_arn)
+    parameters = stack_parameters(stage, resolved, secret_arn) | alarm_email_parameter(stack, alarm_email)
     outputs = deploy_stack(
         cloudformation, stack_name, template_body, parameters, tags, protect=stage == "production"
     )
@@ -429,13 +443,18 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="the Zappa settings to update (default: zappa_settings.json)",
     )
     parser.add_argument("--region", help="default: the stage's aws_region, else boto3's region")
+    parser.add_argument(
+        "--alarm-email",
+        metavar="ADDRESS",
+        help="who the stage's alarms e-mail (default: the stack's current subscriber; '' for none)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     try:
-        run(arguments.stage, arguments.zappa_settings, arguments.region)
+        run(arguments.stage, arguments.zappa_settings, arguments.region, arguments.alarm_email)
     except DeployError as error:
         print(f"deploy.py: {error}", file=sys.stderr)
         return 1

@@ -45,6 +45,7 @@ SECRET = "myshop-dev/django"
 WORKER = "shop_project.lambda_worker.handler"
 FUNCTION_TIMEOUT = 30  # seconds, zappa_settings.json's timeout_seconds
 DEPLOY_TIMEOUT = 120  # seconds for one deploy.py run on moto (it takes about 1)
+ALARM_EMAIL = "ops@example.com"
 
 # The settings deploy.py runs on when the repository has no zappa_settings.json, and the
 # case the repository's file does not show: production inheriting events and environment.
@@ -215,7 +216,9 @@ def deployment(tmp_path_factory) -> Deployment:
         deployment.remove_stack_and_secret()  # what another test in this process may have left
         for run in range(2):
             started = time.monotonic()
-            deployment.runs.append(run_deploy(settings_path))
+            # The subscriber is given once; the update without it must keep it.
+            arguments = ("--alarm-email", ALARM_EMAIL) if run == 0 else ()
+            deployment.runs.append(run_deploy(settings_path, *arguments))
             deployment.seconds.append(time.monotonic() - started)
             result = deployment.runs[-1]
             assert result.returncode == 0, f"run {run + 1}:\n{result.stdout}\n{result.stderr}"
@@ -399,6 +402,89 @@ class TestDeployOnMoto:
             "logGroups"
         ]
         assert (group["logGroupName"], group["retentionInDays"]) == ("/aws/lambda/myshop-dev", 14)
+
+    def test_alarms_watch_the_stacks_queues_function_api_and_database_and_notify_the_topic(self, deployment):
+        outputs = deployment.outputs
+        queue, dead_letters = (outputs[key].rsplit("/", 1)[-1] for key in ("QueueUrl", "DeadLetterQueueUrl"))
+        [database] = [
+            instance["DBInstanceIdentifier"]
+            for instance in deployment.client("rds").describe_db_instances()["DBInstances"]
+            if instance["Endpoint"]["Address"] == outputs["DatabaseEndpoint"]
+        ]
+        function, api = [{"Name": "FunctionName", "Value": "myshop-dev"}], [
+            {"Name": "ApiName", "Value": "myshop-dev"},
+            {"Name": "Stage", "Value": "dev"},
+        ]
+        rds = [{"Name": "DBInstanceIdentifier", "Value": database}]
+        cloudwatch = deployment.client("cloudwatch")
+        alarms = {
+            alarm["AlarmName"]: alarm
+            for alarm in cloudwatch.describe_alarms(AlarmNamePrefix="myshop-dev-")["MetricAlarms"]
+        }
+        watched = {
+            name.removeprefix("myshop-dev-"): (
+                alarm["Namespace"],
+                alarm["MetricName"],
+                alarm["Dimensions"],
+                alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
+                alarm["ComparisonOperator"].removesuffix("Threshold"),
+                alarm["Threshold"],
+                alarm["Period"] * alarm["EvaluationPeriods"],
+            )
+            for name, alarm in alarms.items()
+        }
+        at_least = "GreaterThanOrEqualTo"
+        assert watched == {
+            "dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                             [{"Name": "QueueName", "Value": dead_letters}], "Maximum", at_least, 1, 300),
+            "task-queue-age": ("AWS/SQS", "ApproximateAgeOfOldestMessage",
+                               [{"Name": "QueueName", "Value": queue}], "Maximum", "GreaterThan", 600, 300),
+            "function-errors": ("AWS/Lambda", "Errors", function, "Sum", at_least, 1, 300),
+            "function-throttles": ("AWS/Lambda", "Throttles", function, "Sum", at_least, 1, 300),
+            # The parameter's default: 80 % of a quota of 1,000.
+            "account-concurrency": ("AWS/Lambda", "ConcurrentExecutions", [], "Maximum", at_least, 800, 180),
+            "web-5xx-rate": ("AWS/ApiGateway", "5XXError", api, "Average", "GreaterThan", 0.05, 900),
+            "web-latency-p99": ("AWS/ApiGateway", "Latency", api, "p99", "GreaterThan", 3000, 900),
+            "database-cpu": ("AWS/RDS", "CPUUtilization", rds, "Average", "GreaterThan", 80, 900),
+            "database-free-storage": ("AWS/RDS", "FreeStorageSpace", rds, "Minimum", "LessThan", 2 * 1024**3,
+                                      300),
+            # 80 % of db.t4g.micro's max_connections (the template's DatabaseConnections).
+            "database-connections": ("AWS/RDS", "DatabaseConnections", rds, "Maximum", "GreaterThan", 64,
+                                     300),
+        }
+        for name, alarm in alarms.items():
+            assert alarm["AlarmActions"] == alarm["OKActions"] == [outputs["AlarmTopicArn"]], name
+            assert alarm["ActionsEnabled"] is True and alarm["TreatMissingData"] == "notBreaching", name
+
+    def test_alarm_topic_e_mails_the_subscriber_given_once_and_kept_by_the_update(self, deployment):
+        sns = deployment.client("sns")
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=deployment.outputs["AlarmTopicArn"])
+        endpoints = [(s["Protocol"], s["Endpoint"]) for s in subscriptions["Subscriptions"]]
+        assert endpoints == [("email", ALARM_EMAIL)]
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in deployment.stack["Parameters"]}
+        assert parameters["AlarmEmail"] == ALARM_EMAIL
+
+    def test_dashboard_charts_every_alarmed_figure_and_the_waf_blocks(self, deployment):
+        cloudwatch = deployment.client("cloudwatch")
+        body = cloudwatch.get_dashboard(DashboardName=deployment.outputs["DashboardName"])
+        charted = set()
+        for widget in json.loads(body["DashboardBody"])["widgets"]:
+            previous: list = []
+            for row in widget["properties"]["metrics"]:
+                names = [item for item in row if isinstance(item, str)]
+                if names[:1] == ["..."]:  # the previous row's metric, another statistic
+                    names = previous
+                # "." repeats the previous row's item at that place.
+                names = [previous[i] if name == "." else name for i, name in enumerate(names)]
+                charted.add((names[0], names[1], tuple(names[2:])))
+                previous = names
+        alarms = cloudwatch.describe_alarms(AlarmNamePrefix="myshop-dev-")["MetricAlarms"]
+        assert len(alarms) == 10
+        for alarm in alarms:
+            dimensions = tuple(v for d in alarm["Dimensions"] for v in (d["Name"], d["Value"]))
+            assert (alarm["Namespace"], alarm["MetricName"], dimensions) in charted, alarm["AlarmName"]
+        waf = ("WebACL", "myshop-dev-web", "Rule", "ALL", "Region", deployment.region)
+        assert ("AWS/WAFV2", "BlockedRequests", waf) in charted
 
     def test_zappa_settings_point_at_the_stack_and_keep_everything_else(self, deployment):
         text = deployment.settings_path.read_text()
