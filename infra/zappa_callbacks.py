@@ -1,5 +1,6 @@
 """Zappa callbacks (zappa_settings.json "callbacks"), run by `zappa package`, `deploy` and `update`."""
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,32 @@ storages = {**settings.STORAGES,
 with override_settings(STATIC_ROOT=sys.argv[1], STORAGES=storages):
     call_command("collectstatic", interactive=False, verbosity=0)
 """
+
+
+def refuse_another_region(zappa_cli) -> None:
+    """Stop any zappa command whose AWS session is not in the stage's aws_region; name both.
+
+    The "settings" callback: Zappa runs it once the settings are read, before the command
+    touches AWS. With credentials in the environment (AWS_ACCESS_KEY_ID, as in CI), Zappa
+    builds its session with AWS_DEFAULT_REGION ahead of the stage's aws_region
+    (zappa/core.py, Zappa.load_credentials). Zappa 0.63 still gives its Lambda client the
+    stage's region, but every other client (S3 for the package, CloudFormation and API Gateway,
+    EventBridge for the schedules, IAM, logs) the session's: a shell or job whose default
+    region differs splits the stage across two regions, far from the stack's queue, role and
+    subnets. Refusing, rather than overriding the session, leaves the choice with the operator
+    and changes nothing of Zappa.
+    """
+    stage_region = zappa_cli.stage_config.get("aws_region")
+    session_region = zappa_cli.zappa.boto_session.region_name
+    if not stage_region or session_region == stage_region:
+        return
+    variable = os.environ.get("AWS_DEFAULT_REGION")
+    source = f"AWS_DEFAULT_REGION={variable}" if variable == session_region else "the AWS session"
+    raise click.ClickException(
+        f"stage {zappa_cli.api_stage} is in {stage_region} (its aws_region), but {source} would send "
+        f"this command to {session_region} (Zappa prefers the variable when the credentials are in the "
+        f"environment). Unset AWS_DEFAULT_REGION or set it to {stage_region}, and run again."
+    )
 
 
 def add_static_manifest(zappa_cli) -> None:
