@@ -65,15 +65,34 @@ def add_static_manifest(zappa_cli) -> None:
     click.echo("Static files manifest added to the package.")
 
 
-def report_batch_item_failures(zappa_cli) -> None:
-    """Make the function's SQS event-source mappings report batch item failures.
+# What SQS's event source allows as its maximum concurrency (ScalingConfig).
+SQS_MAXIMUM_CONCURRENCY = range(2, 1001)
 
-    Zappa creates the mapping without FunctionResponseTypes, and then Lambda treats a batch as
-    one: a single failed record would make SQS deliver all ten again. The worker handler
-    returns {"batchItemFailures": [...]}, which Lambda reads only with ReportBatchItemFailures.
-    Runs as the "post" callback, after every deploy and update, so it holds after both.
+
+def configure_sqs_mappings(zappa_cli) -> None:
+    """Make the function's SQS mappings report batch item failures, and cap their concurrency.
+
+    The "post" callback, after every deploy and update, so both hold after either. Zappa
+    creates the mapping without FunctionResponseTypes, and then Lambda treats a batch as one:
+    a single failed record would make SQS deliver all ten again. The worker handler returns
+    {"batchItemFailures": [...]}, which Lambda reads only with ReportBatchItemFailures.
+    Zappa 0.63 has no setting for the mapping's ScalingConfig either: an event_source's
+    "maximum_concurrency" in zappa_settings.json becomes it, so the worker's share of the
+    function's reserved concurrency (lambda_concurrency) is bounded and leaves the web the rest
+    (infra/README.md, "Database connections").
     """
     client = zappa_cli.zappa.lambda_client
+    caps = {}
+    for event in zappa_cli.stage_config.get("events", []):
+        source = event.get("event_source") or {}
+        if "maximum_concurrency" in source:
+            cap = source["maximum_concurrency"]
+            if isinstance(cap, bool) or cap not in SQS_MAXIMUM_CONCURRENCY:
+                raise click.ClickException(
+                    f"the event source {source.get('arn')}: maximum_concurrency must be a whole number "
+                    f"from 2 to 1000 (SQS's limits), not {cap!r}"
+                )
+            caps[source.get("arn")] = cap
     # By the function's ARN, as Zappa itself creates and looks up its mappings: AWS takes a name
     # or an ARN, but moto matches FunctionName literally against what the mapping was made with.
     function = client.get_function(FunctionName=zappa_cli.lambda_name)["Configuration"]
@@ -81,9 +100,16 @@ def report_batch_item_failures(zappa_cli) -> None:
     for mapping in (m for page in pages for m in page["EventSourceMappings"]):
         if not mapping.get("EventSourceArn", "").startswith("arn:aws:sqs:"):
             continue
-        if "ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []):
+        changes = {}
+        if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+            changes["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        cap = caps.get(mapping["EventSourceArn"])
+        if cap is not None and (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency") != cap:
+            changes["ScalingConfig"] = {"MaximumConcurrency": cap}
+        if not changes:
             continue
-        client.update_event_source_mapping(
-            UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"]
-        )
-        click.echo(f"SQS mapping {mapping['UUID']} now reports batch item failures.")
+        client.update_event_source_mapping(UUID=mapping["UUID"], **changes)
+        if "FunctionResponseTypes" in changes:
+            click.echo(f"SQS mapping {mapping['UUID']} now reports batch item failures.")
+        if "ScalingConfig" in changes:
+            click.echo(f"SQS mapping {mapping['UUID']} now runs at most {cap} invocations at once.")

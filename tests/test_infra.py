@@ -703,6 +703,60 @@ class TestZappaSettingsWithOutputs:
         }
 
 
+# Database connections per stage -----------------------------------------------------------------
+
+# What the database keeps besides the function: RDS's reserved superuser slots
+# (superuser_reserved_connections 3, rds.rds_superuser_reserved_connections 2) and an operator's
+# psql session or two.
+RESERVED_CONNECTIONS = 5
+OPERATOR_CONNECTIONS = 5
+
+
+@pytest.mark.skipif(not REPO_SETTINGS.exists(), reason="the repository has no zappa_settings.json yet")
+class TestConcurrencyFitsTheDatabase:
+    """Every running container of the function holds at most one connection (CONN_MAX_AGE), and
+    Lambda starts no container beyond the reserved concurrency: lambda_concurrency bounds the
+    connections of web, worker and sweep together (they are one function). The worker's SQS
+    maximum concurrency bounds its share, so the web keeps the rest."""
+
+    @pytest.fixture
+    def template(self):
+        if not cfn_lint_installed():
+            pytest.skip("cfn-lint is not installed")
+        return load_template()
+
+    @pytest.mark.parametrize("stage", ["dev", "production"])
+    def test_function_concurrency_and_headroom_stay_under_the_connections_alarm(self, template, stage):
+        resolved = deploy.stage_settings(json.loads(REPO_SETTINGS.read_text()), stage)
+        instance_class = template["Mappings"]["StageConfig"][stage]["DatabaseInstanceClass"]
+        connections = template["Mappings"]["DatabaseConnections"][instance_class]
+        concurrency = resolved["lambda_concurrency"]
+        assert isinstance(concurrency, int) and concurrency > 0
+        assert concurrency + RESERVED_CONNECTIONS + OPERATOR_CONNECTIONS <= connections["AlarmAt"], (
+            f"{stage}: {concurrency} containers + {RESERVED_CONNECTIONS + OPERATOR_CONNECTIONS} reserved "
+            f"> the alarm at {connections['AlarmAt']} of {instance_class}'s {connections['Max']}"
+        )
+
+    @pytest.mark.parametrize("stage", ["dev", "production"])
+    def test_worker_takes_a_bounded_share_and_leaves_the_web_most(self, stage):
+        resolved = deploy.stage_settings(json.loads(REPO_SETTINGS.read_text()), stage)
+        [worker] = [event for event in resolved["events"] if event["function"] == WORKER]
+        cap = worker["event_source"]["maximum_concurrency"]
+        # 2 is the least SQS's ScalingConfig takes; the web keeps at least 3/4 of the function.
+        assert 2 <= cap <= resolved["lambda_concurrency"] // 4, (stage, cap)
+        # A task takes ~9 ms without SES (bench/results.md) and ~0.1 s with it: ten take about
+        # 1 s of the 30 s invocation, and past its time left the handler defers the rest
+        # (infra/README.md, "Worker batch size and concurrency").
+        assert worker["event_source"]["batch_size"] == 10
+
+    def test_connections_alarm_is_at_four_fifths_of_each_class_and_every_stage_class_is_known(self, template):
+        mapping = template["Mappings"]["DatabaseConnections"]
+        for instance_class, connections in mapping.items():
+            assert connections["AlarmAt"] == connections["Max"] * 4 // 5, instance_class
+        for stage, config in template["Mappings"]["StageConfig"].items():
+            assert config["DatabaseInstanceClass"] in mapping, stage
+
+
 # Failures are one message ---------------------------------------------------------------------
 
 

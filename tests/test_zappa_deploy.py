@@ -206,8 +206,17 @@ class TestInfraThenZappaDeployAndUpdate:
         assert mapping["FunctionArn"] == deployment.after_update["function"]["FunctionArn"]
         assert mapping["BatchSize"] == 10
         assert mapping["State"] == "Enabled"
-        # Zappa creates the mapping without FunctionResponseTypes; the "post" callback adds it.
+        # Zappa creates the mapping without FunctionResponseTypes or ScalingConfig; the "post"
+        # callback adds them, the cap from the event source's "maximum_concurrency".
         assert mapping.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
+        [worker] = [event for event in deployment.settings["events"] if event["function"] == WORKER]
+        cap = worker["event_source"]["maximum_concurrency"]
+        assert mapping.get("ScalingConfig") == {"MaximumConcurrency": cap}
+
+    def test_function_runs_at_most_the_stages_reserved_concurrency(self, deployment):
+        # lambda_concurrency bounds the database connections of web, worker and sweep together.
+        concurrency = deployment.client("lambda").get_function_concurrency(FunctionName=FUNCTION)
+        assert concurrency["ReservedConcurrentExecutions"] == deployment.settings["lambda_concurrency"] == 50
 
     def test_update_keeps_the_mapping_rather_than_making_another(self, deployment):
         [before] = deployment.after_deploy["mappings"]
