@@ -39,10 +39,13 @@ def refuse_another_region(zappa_cli) -> None:
     subnets. Refusing, rather than overriding the session, leaves the choice with the operator
     and changes nothing of Zappa.
     """
+    session = getattr(zappa_cli.zappa, "boto_session", None)
+    if session is None:
+        return  # `zappa package` loads no credentials and reaches no AWS
     stage_region = zappa_cli.stage_config.get("aws_region")
-    session_region = zappa_cli.zappa.boto_session.region_name
-    if not stage_region or session_region == stage_region:
+    if not stage_region or session.region_name == stage_region:
         return
+    session_region = session.region_name
     variable = os.environ.get("AWS_DEFAULT_REGION")
     source = f"AWS_DEFAULT_REGION={variable}" if variable == session_region else "the AWS session"
     raise click.ClickException(
