@@ -644,6 +644,33 @@ class TestTemplate:
         assert "Default" not in template["Parameters"]["SecretArn"]
 
 
+    @needs_cfn_lint
+    def test_the_functions_log_group_is_zappas_and_kept_per_stage(self):
+        template = load_template()
+        group = template["Resources"]["FunctionLogGroup"]["Properties"]
+        # Lambda writes to /aws/lambda/<function>, and Zappa names the function <project>-<stage>.
+        assert group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${ProjectName}-${Stage}"}
+        retention = {"Fn::FindInMap": ["StageConfig", {"Ref": "Stage"}, "LogRetentionDays"]}
+        assert group["RetentionInDays"] == retention
+        stages = template["Mappings"]["StageConfig"]
+        days = {stage: config["LogRetentionDays"] for stage, config in stages.items()}
+        assert days == {"dev": 14, "production": 90}
+
+
+class TestAlarmEmailParameter:
+    STACK = {"Parameters": [{"ParameterKey": "AlarmEmail", "ParameterValue": "ops@example.com"}]}
+
+    def test_a_given_address_is_used_and_an_empty_one_unsubscribes(self):
+        given = "new@example.com"
+        assert deploy.alarm_email_parameter(self.STACK, given) == {"AlarmEmail": given}
+        assert deploy.alarm_email_parameter(self.STACK, "") == {"AlarmEmail": ""}
+
+    def test_none_given_keeps_the_stacks_or_leaves_the_default(self):
+        assert deploy.alarm_email_parameter(self.STACK, None) == {"AlarmEmail": "ops@example.com"}
+        assert deploy.alarm_email_parameter({"Parameters": []}, None) == {}
+        assert deploy.alarm_email_parameter(None, None) == {}
+
+
 # zappa_settings.json, without AWS ------------------------------------------------------------
 
 
