@@ -103,7 +103,8 @@ class RequestLogMiddleware:
         _lambda_request_id.set(getattr(request.META.get("lambda.context"), "aws_request_id", None))
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
-        request_logger.info("request", extra=_request_fields(request, response, started))
+        if request_logger.isEnabledFor(logging.INFO):
+            request_logger.info("request", extra=_request_fields(request, response, started))
         return response
 
 
@@ -175,6 +176,8 @@ def task_started(*, task_id: str, **_) -> None:
 def task_finished(*, task_id: str, task, args=None, kwargs=None, retval=None, state=None, **_) -> None:
     """task_postrun: one line, whatever the task's end (SUCCESS, RETRY, FAILURE, IGNORED...)."""
     started = _task_started.pop(task_id, None)
+    if not task_logger.isEnabledFor(logging.WARNING if state == "FAILURE" else logging.INFO):
+        return
     request = getattr(task, "request", None)
     fields = {
         "task": task.name,
