@@ -1,6 +1,8 @@
 """Deploy infra/template.yaml as the stack myshop-<stage>-infra; point zappa_settings.json at it.
 
     make infra STAGE=dev            # = python infra/deploy.py --stage dev
+    make infra STAGE=dev ALARM_EMAIL=ops@example.com   # --alarm-email: who the alarms e-mail
+                                    # (a later run without it keeps the stack's subscriber)
 
 In order:
 1. read the stage of zappa_settings.json (following "extends"): project_name, timeout_seconds,
