@@ -81,11 +81,12 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 checkov: checkov-venv
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --config-file infra/checkov.yaml --compact --quiet
 
-# The AWS resources Zappa does not create, for one stage (infra/README.md).
+# The AWS resources Zappa does not create, for one stage (infra/README.md); ALARM_EMAIL=you@example.com
+# subscribes an address to its alarms (kept on later runs without it).
 # boto3 honours AWS_ENDPOINT_URL, so this deploys to a moto server too.
 infra: venv
 	@test -n "$(STAGE)" || { echo "usage: make infra STAGE=dev|production" >&2; exit 2; }
-	$(BIN)/python infra/deploy.py --stage $(STAGE)
+	$(BIN)/python infra/deploy.py --stage $(STAGE) $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL))
 
 clean:
 	rm -rf $(VENV) $(DEPLOY_VENV) $(CHECKOV_VENV) db.sqlite3 media var .pytest_cache .hypothesis

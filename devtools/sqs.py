@@ -35,6 +35,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 from moto.sqs.models import sqs_backends
 
+from devtools import moto_cloudwatch
 from devtools.workers import celery_app_using
 
 REGION = "eu-west-1"
@@ -57,6 +58,8 @@ def moto_server(*, region: str = REGION, wrap_app: Callable | None = None) -> It
     wrap_app(app) -> app puts WSGI middleware in front of moto (a route moto lacks); werkzeug's
     server reads `app` on every request, so it is swapped on the running server.
     """
+    # infra/template.yaml's alarms: moto's CloudFormation has no model of its own for them.
+    moto_cloudwatch.register()
     werkzeug = logging.getLogger("werkzeug")
     level = werkzeug.level
     # One access-log line per request would bury a failing test's own output.

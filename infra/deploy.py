@@ -1,6 +1,8 @@
 """Deploy infra/template.yaml as the stack myshop-<stage>-infra; point zappa_settings.json at it.
 
     make infra STAGE=dev            # = python infra/deploy.py --stage dev
+    make infra STAGE=dev ALARM_EMAIL=ops@example.com   # --alarm-email: who the alarms e-mail
+                                    # (a later run without it keeps the stack's subscriber)
 
 In order:
 1. read the stage of zappa_settings.json (following "extends"): project_name, timeout_seconds,
@@ -31,6 +33,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import boto3
+import yaml
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from botocore.parsers import ResponseParserError
 
@@ -41,7 +44,8 @@ STACK_PREFIX = "myshop"
 STACK_SUFFIX = "infra"
 STAGES = ("dev", "production")
 TEMPLATE = Path(__file__).with_name("template.yaml")
-# CloudFormation refuses a larger TemplateBody (it would have to be uploaded to S3 first).
+# CloudFormation refuses a larger TemplateBody (it would have to be uploaded to S3 first). The
+# template is sent as compact JSON (template_body), without the comments that explain it.
 TEMPLATE_BODY_LIMIT = 51_200
 WORKER_FUNCTION = "shop_project.lambda_worker.handler"
 # Zappa's default when zappa_settings.json names none.
@@ -80,6 +84,35 @@ class DeployError(Exception):
 
 
 # zappa_settings.json --------------------------------------------------------------------------
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short forms (!Ref, !Sub, !GetAtt a.b …) as their long forms."""
+
+
+def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_TemplateLoader.add_multi_constructor("!", _long_form)
+
+
+def template_body(text: str) -> str:
+    """The template as CloudFormation is sent it: compact JSON, the same template without comments."""
+    # nosec B506: _TemplateLoader is a SafeLoader that also reads the short forms.
+    return json.dumps(yaml.load(text, Loader=_TemplateLoader), separators=(",", ":"))  # nosec B506
 
 
 def read_zappa_settings(path: Path) -> dict:
@@ -422,12 +455,26 @@ def format_outputs(outputs: dict[str, str]) -> str:
 # The command ----------------------------------------------------------------------------------
 
 
-def run(stage: str, settings_path: Path, region: str | None) -> None:
+def alarm_email_parameter(stack: dict | None, alarm_email: str | None) -> dict[str, str]:
+    """The AlarmEmail parameter: the one given, else the stack's current one, else none (the default).
+
+    Kept from the stack when not given, so that a `make infra` without ALARM_EMAIL does not
+    unsubscribe whoever receives the alarms; an empty value given on purpose does.
+    """
+    if alarm_email is not None:
+        return {"AlarmEmail": alarm_email}
+    for parameter in (stack or {}).get("Parameters", []):
+        if parameter.get("ParameterKey") == "AlarmEmail":
+            return {"AlarmEmail": parameter.get("ParameterValue", "")}
+    return {}
+
+
+def run(stage: str, settings_path: Path, region: str | None, alarm_email: str | None = None) -> None:
     settings = read_zappa_settings(settings_path)
     resolved = stage_settings(settings, stage)
-    template_body = TEMPLATE.read_text(encoding="utf-8")
-    if len(template_body.encode()) > TEMPLATE_BODY_LIMIT:
-        raise DeployError(f"{TEMPLATE} is over the {TEMPLATE_BODY_LIMIT} bytes of a TemplateBody")
+    body = template_body(TEMPLATE.read_text(encoding="utf-8"))
+    if len(body.encode()) > TEMPLATE_BODY_LIMIT:
+        raise DeployError(f"{TEMPLATE}, as JSON, is over the {TEMPLATE_BODY_LIMIT} bytes of a TemplateBody")
 
     # The region Zappa deploys the function to, unless told otherwise.
     session = boto3.session.Session(region_name=region or resolved.get("aws_region"))
@@ -444,13 +491,13 @@ def run(stage: str, settings_path: Path, region: str | None) -> None:
     # A ROLLBACK_COMPLETE stack holds nothing (deploy_stack deletes it and starts again).
     database_exists = stack is not None and stack["StackStatus"] != "ROLLBACK_COMPLETE"
     secret_arn = ensure_secret(secrets, stage, stack_name, database_exists=database_exists, tags=tags)
-    parameters = stack_parameters(stage, resolved, secret_arn)
+    parameters = stack_parameters(stage, resolved, secret_arn) | alarm_email_parameter(stack, alarm_email)
     parameters["RestApiId"] = find_rest_api(session.client("apigateway"), function_name(parameters))
     if not parameters["RestApiId"]:
         print(f"No REST API {function_name(parameters)} yet: after `zappa deploy {stage}`, run this "
               "again so that the web ACL guards it.")
     outputs = deploy_stack(
-        cloudformation, stack_name, template_body, parameters, tags, protect=stage == "production"
+        cloudformation, stack_name, body, parameters, tags, protect=stage == "production"
     )
     complete_secret(secrets, secret_arn, outputs)
     print(format_outputs(outputs), end="\n\n")
@@ -472,13 +519,18 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="the Zappa settings to update (default: zappa_settings.json)",
     )
     parser.add_argument("--region", help="default: the stage's aws_region, else boto3's region")
+    parser.add_argument(
+        "--alarm-email",
+        metavar="ADDRESS",
+        help="who the stage's alarms e-mail (default: the stack's current subscriber; '' for none)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     try:
-        run(arguments.stage, arguments.zappa_settings, arguments.region)
+        run(arguments.stage, arguments.zappa_settings, arguments.region, arguments.alarm_email)
     except DeployError as error:
         print(f"deploy.py: {error}", file=sys.stderr)
         return 1

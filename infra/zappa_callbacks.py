@@ -1,5 +1,6 @@
 """Zappa callbacks (zappa_settings.json "callbacks"), run by `zappa package`, `deploy` and `update`."""
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,35 @@ with override_settings(STATIC_ROOT=sys.argv[1], STORAGES=storages):
 """
 
 
+def refuse_another_region(zappa_cli) -> None:
+    """Stop any zappa command whose AWS session is not in the stage's aws_region; name both.
+
+    The "settings" callback: Zappa runs it once the settings are read, before the command
+    touches AWS. With credentials in the environment (AWS_ACCESS_KEY_ID, as in CI), Zappa
+    builds its session with AWS_DEFAULT_REGION ahead of the stage's aws_region
+    (zappa/core.py, Zappa.load_credentials). Zappa 0.63 still gives its Lambda client the
+    stage's region, but every other client (S3 for the package, CloudFormation and API Gateway,
+    EventBridge for the schedules, IAM, logs) the session's: a shell or job whose default
+    region differs splits the stage across two regions, far from the stack's queue, role and
+    subnets. Refusing, rather than overriding the session, leaves the choice with the operator
+    and changes nothing of Zappa.
+    """
+    session = getattr(zappa_cli.zappa, "boto_session", None)
+    if session is None:
+        return  # `zappa package` loads no credentials and reaches no AWS
+    stage_region = zappa_cli.stage_config.get("aws_region")
+    if not stage_region or session.region_name == stage_region:
+        return
+    session_region = session.region_name
+    variable = os.environ.get("AWS_DEFAULT_REGION")
+    source = f"AWS_DEFAULT_REGION={variable}" if variable == session_region else "the AWS session"
+    raise click.ClickException(
+        f"stage {zappa_cli.api_stage} is in {stage_region} (its aws_region), but {source} would send "
+        f"this command to {session_region} (Zappa prefers the variable when the credentials are in the "
+        f"environment). Unset AWS_DEFAULT_REGION or set it to {stage_region}, and run again."
+    )
+
+
 def add_static_manifest(zappa_cli) -> None:
     """Put the static files' manifest into the package, as shop_project/staticfiles.json.
 
@@ -38,15 +68,34 @@ def add_static_manifest(zappa_cli) -> None:
     click.echo("Static files manifest added to the package.")
 
 
-def report_batch_item_failures(zappa_cli) -> None:
-    """Make the function's SQS event-source mappings report batch item failures.
+# What SQS's event source allows as its maximum concurrency (ScalingConfig).
+SQS_MAXIMUM_CONCURRENCY = range(2, 1001)
 
-    Zappa creates the mapping without FunctionResponseTypes, and then Lambda treats a batch as
-    one: a single failed record would make SQS deliver all ten again. The worker handler
-    returns {"batchItemFailures": [...]}, which Lambda reads only with ReportBatchItemFailures.
-    Runs as the "post" callback, after every deploy and update, so it holds after both.
+
+def configure_sqs_mappings(zappa_cli) -> None:
+    """Make the function's SQS mappings report batch item failures, and cap their concurrency.
+
+    The "post" callback, after every deploy and update, so both hold after either. Zappa
+    creates the mapping without FunctionResponseTypes, and then Lambda treats a batch as one:
+    a single failed record would make SQS deliver all ten again. The worker handler returns
+    {"batchItemFailures": [...]}, which Lambda reads only with ReportBatchItemFailures.
+    Zappa 0.63 has no setting for the mapping's ScalingConfig either: an event_source's
+    "maximum_concurrency" in zappa_settings.json becomes it, so the worker's share of the
+    function's reserved concurrency (lambda_concurrency) is bounded and leaves the web the rest
+    (infra/README.md, "Database connections").
     """
     client = zappa_cli.zappa.lambda_client
+    caps = {}
+    for event in zappa_cli.stage_config.get("events", []):
+        source = event.get("event_source") or {}
+        if "maximum_concurrency" in source:
+            cap = source["maximum_concurrency"]
+            if isinstance(cap, bool) or cap not in SQS_MAXIMUM_CONCURRENCY:
+                raise click.ClickException(
+                    f"the event source {source.get('arn')}: maximum_concurrency must be a whole number "
+                    f"from 2 to 1000 (SQS's limits), not {cap!r}"
+                )
+            caps[source.get("arn")] = cap
     # By the function's ARN, as Zappa itself creates and looks up its mappings: AWS takes a name
     # or an ARN, but moto matches FunctionName literally against what the mapping was made with.
     function = client.get_function(FunctionName=zappa_cli.lambda_name)["Configuration"]
@@ -54,9 +103,16 @@ def report_batch_item_failures(zappa_cli) -> None:
     for mapping in (m for page in pages for m in page["EventSourceMappings"]):
         if not mapping.get("EventSourceArn", "").startswith("arn:aws:sqs:"):
             continue
-        if "ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []):
+        changes = {}
+        if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+            changes["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+        cap = caps.get(mapping["EventSourceArn"])
+        if cap is not None and (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency") != cap:
+            changes["ScalingConfig"] = {"MaximumConcurrency": cap}
+        if not changes:
             continue
-        client.update_event_source_mapping(
-            UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"]
-        )
-        click.echo(f"SQS mapping {mapping['UUID']} now reports batch item failures.")
+        client.update_event_source_mapping(UUID=mapping["UUID"], **changes)
+        if "FunctionResponseTypes" in changes:
+            click.echo(f"SQS mapping {mapping['UUID']} now reports batch item failures.")
+        if "ScalingConfig" in changes:
+            click.echo(f"SQS mapping {mapping['UUID']} now runs at most {cap} invocations at once.")

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import before_task_publish
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+from shop_project import logs
 
 # On AWS Lambda (the web function through Zappa, and the worker) the default is production:
 # the local settings (SQLite, the filesystem broker) cannot work there. Set before Celery(...),
@@ -20,6 +22,10 @@ os.environ.setdefault(
 app = Celery("shop_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# One JSON line per task run, in `celery worker` and the worker Lambda (shop_project/logs.py).
+task_prerun.connect(logs.task_started, weak=False)
+task_postrun.connect(logs.task_finished, weak=False)
 
 
 @app.on_after_configure.connect

@@ -51,6 +51,7 @@ SECRET = "myshop-dev/django"
 WORKER = "shop_project.lambda_worker.handler"
 FUNCTION_TIMEOUT = 30  # seconds, zappa_settings.json's timeout_seconds
 DEPLOY_TIMEOUT = 120  # seconds for one deploy.py run on moto (it takes about 1)
+ALARM_EMAIL = "ops@example.com"
 
 # The settings deploy.py runs on when the repository has no zappa_settings.json, and the
 # case the repository's file does not show: production inheriting events and environment.
@@ -237,7 +238,9 @@ def deployment(tmp_path_factory) -> Deployment:
         deployment.remove_stack_and_secret()  # what another test in this process may have left
         for run in range(2):
             started = time.monotonic()
-            deployment.runs.append(run_deploy(settings_path))
+            # The subscriber is given once; the update without it must keep it.
+            arguments = ("--alarm-email", ALARM_EMAIL) if run == 0 else ()
+            deployment.runs.append(run_deploy(settings_path, *arguments))
             deployment.seconds.append(time.monotonic() - started)
             result = deployment.runs[-1]
             assert result.returncode == 0, f"run {run + 1}:\n{result.stdout}\n{result.stderr}"
@@ -547,6 +550,89 @@ class TestDeployOnMoto:
         assert [(group["logGroupName"], group["retentionInDays"]) for group in groups] == [
             ("/aws/lambda/myshop-dev", 14), ("aws-waf-logs-myshop-dev", 14)]
 
+    def test_alarms_watch_the_stacks_queues_function_api_and_database_and_notify_the_topic(self, deployment):
+        outputs = deployment.outputs
+        queue, dead_letters = (outputs[key].rsplit("/", 1)[-1] for key in ("QueueUrl", "DeadLetterQueueUrl"))
+        [database] = [
+            instance["DBInstanceIdentifier"]
+            for instance in deployment.client("rds").describe_db_instances()["DBInstances"]
+            if instance["Endpoint"]["Address"] == outputs["DatabaseEndpoint"]
+        ]
+        function, api = [{"Name": "FunctionName", "Value": "myshop-dev"}], [
+            {"Name": "ApiName", "Value": "myshop-dev"},
+            {"Name": "Stage", "Value": "dev"},
+        ]
+        rds = [{"Name": "DBInstanceIdentifier", "Value": database}]
+        cloudwatch = deployment.client("cloudwatch")
+        alarms = {
+            alarm["AlarmName"]: alarm
+            for alarm in cloudwatch.describe_alarms(AlarmNamePrefix="myshop-dev-")["MetricAlarms"]
+        }
+        watched = {
+            name.removeprefix("myshop-dev-"): (
+                alarm["Namespace"],
+                alarm["MetricName"],
+                alarm["Dimensions"],
+                alarm.get("Statistic") or alarm.get("ExtendedStatistic"),
+                alarm["ComparisonOperator"].removesuffix("Threshold"),
+                alarm["Threshold"],
+                alarm["Period"] * alarm["EvaluationPeriods"],
+            )
+            for name, alarm in alarms.items()
+        }
+        at_least = "GreaterThanOrEqualTo"
+        assert watched == {
+            "dead-letters": ("AWS/SQS", "ApproximateNumberOfMessagesVisible",
+                             [{"Name": "QueueName", "Value": dead_letters}], "Maximum", at_least, 1, 300),
+            "task-queue-age": ("AWS/SQS", "ApproximateAgeOfOldestMessage",
+                               [{"Name": "QueueName", "Value": queue}], "Maximum", "GreaterThan", 600, 300),
+            "function-errors": ("AWS/Lambda", "Errors", function, "Sum", at_least, 1, 300),
+            "function-throttles": ("AWS/Lambda", "Throttles", function, "Sum", at_least, 1, 300),
+            # The parameter's default: 80 % of a quota of 1,000.
+            "account-concurrency": ("AWS/Lambda", "ConcurrentExecutions", [], "Maximum", at_least, 800, 180),
+            "web-5xx-rate": ("AWS/ApiGateway", "5XXError", api, "Average", "GreaterThan", 0.05, 900),
+            "web-latency-p99": ("AWS/ApiGateway", "Latency", api, "p99", "GreaterThan", 3000, 900),
+            "database-cpu": ("AWS/RDS", "CPUUtilization", rds, "Average", "GreaterThan", 80, 900),
+            "database-free-storage": ("AWS/RDS", "FreeStorageSpace", rds, "Minimum", "LessThan", 2 * 1024**3,
+                                      300),
+            # 80 % of db.t4g.micro's max_connections (the template's DatabaseConnections).
+            "database-connections": ("AWS/RDS", "DatabaseConnections", rds, "Maximum", "GreaterThan", 64,
+                                     300),
+        }
+        for name, alarm in alarms.items():
+            assert alarm["AlarmActions"] == alarm["OKActions"] == [outputs["AlarmTopicArn"]], name
+            assert alarm["ActionsEnabled"] is True and alarm["TreatMissingData"] == "notBreaching", name
+
+    def test_alarm_topic_e_mails_the_subscriber_given_once_and_kept_by_the_update(self, deployment):
+        sns = deployment.client("sns")
+        subscriptions = sns.list_subscriptions_by_topic(TopicArn=deployment.outputs["AlarmTopicArn"])
+        endpoints = [(s["Protocol"], s["Endpoint"]) for s in subscriptions["Subscriptions"]]
+        assert endpoints == [("email", ALARM_EMAIL)]
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in deployment.stack["Parameters"]}
+        assert parameters["AlarmEmail"] == ALARM_EMAIL
+
+    def test_dashboard_charts_every_alarmed_figure_and_the_waf_blocks(self, deployment):
+        cloudwatch = deployment.client("cloudwatch")
+        body = cloudwatch.get_dashboard(DashboardName=deployment.outputs["DashboardName"])
+        charted = set()
+        for widget in json.loads(body["DashboardBody"])["widgets"]:
+            previous: list = []
+            for row in widget["properties"]["metrics"]:
+                names = [item for item in row if isinstance(item, str)]
+                if names[:1] == ["..."]:  # the previous row's metric, another statistic
+                    names = previous
+                # "." repeats the previous row's item at that place.
+                names = [previous[i] if name == "." else name for i, name in enumerate(names)]
+                charted.add((names[0], names[1], tuple(names[2:])))
+                previous = names
+        alarms = cloudwatch.describe_alarms(AlarmNamePrefix="myshop-dev-")["MetricAlarms"]
+        assert len(alarms) == 10
+        for alarm in alarms:
+            dimensions = tuple(v for d in alarm["Dimensions"] for v in (d["Name"], d["Value"]))
+            assert (alarm["Namespace"], alarm["MetricName"], dimensions) in charted, alarm["AlarmName"]
+        waf = ("WebACL", "myshop-dev-web", "Rule", "ALL", "Region", deployment.region)
+        assert ("AWS/WAFV2", "BlockedRequests", waf) in charted
+
     def test_zappa_settings_point_at_the_stack_and_keep_everything_else(self, deployment):
         text = deployment.settings_path.read_text()
         settings, before, outputs = json.loads(text), deployment.settings_before, deployment.outputs
@@ -603,7 +689,13 @@ class TestTemplate:
         assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
     def test_fits_in_a_template_body(self):
-        assert len(TEMPLATE.read_bytes()) <= deploy.TEMPLATE_BODY_LIMIT
+        assert len(deploy.template_body(TEMPLATE.read_text()).encode()) <= deploy.TEMPLATE_BODY_LIMIT
+
+    @needs_cfn_lint
+    def test_the_body_sent_is_the_template_cfn_lint_reads(self):
+        # Short forms in their long form, every value kept: only the comments are left out.
+        sent = json.loads(deploy.template_body(TEMPLATE.read_text()))
+        assert sent == json.loads(json.dumps(load_template()))
 
     @needs_cfn_lint
     def test_queue_visibility_is_six_times_every_allowed_function_timeout(self):
@@ -883,6 +975,33 @@ class TestTemplate:
         assert "Default" not in template["Parameters"]["SecretArn"]
 
 
+    @needs_cfn_lint
+    def test_the_functions_log_group_is_zappas_and_kept_per_stage(self):
+        template = load_template()
+        group = template["Resources"]["FunctionLogGroup"]["Properties"]
+        # Lambda writes to /aws/lambda/<function>, and Zappa names the function <project>-<stage>.
+        assert group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${ProjectName}-${Stage}"}
+        retention = {"Fn::FindInMap": ["StageConfig", {"Ref": "Stage"}, "LogRetentionDays"]}
+        assert group["RetentionInDays"] == retention
+        stages = template["Mappings"]["StageConfig"]
+        days = {stage: config["LogRetentionDays"] for stage, config in stages.items()}
+        assert days == {"dev": 14, "production": 90}
+
+
+class TestAlarmEmailParameter:
+    STACK = {"Parameters": [{"ParameterKey": "AlarmEmail", "ParameterValue": "ops@example.com"}]}
+
+    def test_a_given_address_is_used_and_an_empty_one_unsubscribes(self):
+        given = "new@example.com"
+        assert deploy.alarm_email_parameter(self.STACK, given) == {"AlarmEmail": given}
+        assert deploy.alarm_email_parameter(self.STACK, "") == {"AlarmEmail": ""}
+
+    def test_none_given_keeps_the_stacks_or_leaves_the_default(self):
+        assert deploy.alarm_email_parameter(self.STACK, None) == {"AlarmEmail": "ops@example.com"}
+        assert deploy.alarm_email_parameter({"Parameters": []}, None) == {}
+        assert deploy.alarm_email_parameter(None, None) == {}
+
+
 # zappa_settings.json, without AWS ------------------------------------------------------------
 
 
@@ -952,6 +1071,60 @@ class TestZappaSettingsWithOutputs:
         assert {name: value for name, value in updated.items() if name != stage} == {
             name: value for name, value in settings.items() if name != stage
         }
+
+
+# Database connections per stage -----------------------------------------------------------------
+
+# What the database keeps besides the function: RDS's reserved superuser slots
+# (superuser_reserved_connections 3, rds.rds_superuser_reserved_connections 2) and an operator's
+# psql session or two.
+RESERVED_CONNECTIONS = 5
+OPERATOR_CONNECTIONS = 5
+
+
+@pytest.mark.skipif(not REPO_SETTINGS.exists(), reason="the repository has no zappa_settings.json yet")
+class TestConcurrencyFitsTheDatabase:
+    """Every running container of the function holds at most one connection (CONN_MAX_AGE), and
+    Lambda starts no container beyond the reserved concurrency: lambda_concurrency bounds the
+    connections of web, worker and sweep together (they are one function). The worker's SQS
+    maximum concurrency bounds its share, so the web keeps the rest."""
+
+    @pytest.fixture
+    def template(self):
+        if not cfn_lint_installed():
+            pytest.skip("cfn-lint is not installed")
+        return load_template()
+
+    @pytest.mark.parametrize("stage", ["dev", "production"])
+    def test_function_concurrency_and_headroom_stay_under_the_connections_alarm(self, template, stage):
+        resolved = deploy.stage_settings(json.loads(REPO_SETTINGS.read_text()), stage)
+        instance_class = template["Mappings"]["StageConfig"][stage]["DatabaseInstanceClass"]
+        connections = template["Mappings"]["DatabaseConnections"][instance_class]
+        concurrency = resolved["lambda_concurrency"]
+        assert isinstance(concurrency, int) and concurrency > 0
+        assert concurrency + RESERVED_CONNECTIONS + OPERATOR_CONNECTIONS <= connections["AlarmAt"], (
+            f"{stage}: {concurrency} containers + {RESERVED_CONNECTIONS + OPERATOR_CONNECTIONS} reserved "
+            f"> the alarm at {connections['AlarmAt']} of {instance_class}'s {connections['Max']}"
+        )
+
+    @pytest.mark.parametrize("stage", ["dev", "production"])
+    def test_worker_takes_a_bounded_share_and_leaves_the_web_most(self, stage):
+        resolved = deploy.stage_settings(json.loads(REPO_SETTINGS.read_text()), stage)
+        [worker] = [event for event in resolved["events"] if event["function"] == WORKER]
+        cap = worker["event_source"]["maximum_concurrency"]
+        # 2 is the least SQS's ScalingConfig takes; the web keeps at least 3/4 of the function.
+        assert 2 <= cap <= resolved["lambda_concurrency"] // 4, (stage, cap)
+        # A task takes ~9 ms without SES (bench/results.md) and ~0.1 s with it: ten take about
+        # 1 s of the 30 s invocation, and past its time left the handler defers the rest
+        # (infra/README.md, "Worker batch size and concurrency").
+        assert worker["event_source"]["batch_size"] == 10
+
+    def test_connections_alarm_is_at_four_fifths_of_each_class_and_every_stage_class_is_known(self, template):
+        mapping = template["Mappings"]["DatabaseConnections"]
+        for instance_class, connections in mapping.items():
+            assert connections["AlarmAt"] == connections["Max"] * 4 // 5, instance_class
+        for stage, config in template["Mappings"]["StageConfig"].items():
+            assert config["DatabaseInstanceClass"] in mapping, stage
 
 
 # Failures are one message ---------------------------------------------------------------------

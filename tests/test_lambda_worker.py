@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import django
 import pytest
@@ -25,6 +26,7 @@ from apps.shop.tests.factories import ProductFactory
 from shop_project.celery import app as celery_app
 from shop_project.lambda_worker import container, handler
 from shop_project.lambda_worker.messages import UndecodableMessageError, celery_message_decode
+from shop_project.logs import RequestIdsFilter
 
 # The fixtures: moto_sqs_server, sqs_queue_on_moto, celery_sqs_broker (an SqsQueue).
 
@@ -191,6 +193,22 @@ class TestLambdaWorker:
             for record in event["Records"]
         )
         assert all(isinstance(line["duration_ms"], float) for line in lines)
+
+    def test_each_task_logs_one_line_with_the_invocations_request_id(self, celery_sqs_broker, order, caplog):
+        order_created.delay(order.id)
+        context = SimpleNamespace(aws_request_id="0d1f6c1e-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+                                  get_remaining_time_in_millis=lambda: 30_000)
+        caplog.set_level("INFO", logger="shop_project.task")
+        caplog.handler.addFilter(RequestIdsFilter())  # as production's handler has it
+
+        assert handler(received_event(celery_sqs_broker), context) == {"batchItemFailures": []}
+
+        [task] = [r for r in caplog.records if r.name == "shop_project.task"]
+        assert (task.task, task.state, task.retries, task.order_id) == (
+            "apps.orders.tasks.order_created", "SUCCESS", 0, order.id)
+        assert task.lambda_request_id == context.aws_request_id
+        [record] = [r for r in caplog.records if r.name == "shop_project.lambda_worker"]
+        assert record.lambda_request_id == context.aws_request_id
 
     def test_a_poison_record_ends_in_the_dead_letter_queue(self, celery_sqs_broker):
         queue = celery_sqs_broker

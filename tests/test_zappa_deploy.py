@@ -29,12 +29,13 @@ import fnmatch
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 import pytest
 
 from devtools.sqs import MotoServer
-from devtools.zappa import STAGE, copy_repo, run_command, run_zappa, zappa_environment
+from devtools.zappa import STAGE, CommandFailed, copy_repo, run_command, run_zappa, zappa_environment
 from tests.support import moto_edge
 from tests.support.zappa import ListFunctionUrlConfigsRoute, moto_server_for_zappa
 
@@ -60,6 +61,8 @@ class Deployment:
     stage_after_infra_again: dict = field(default_factory=dict)  # the API's stage, as moto has it
     output: dict[str, str] = field(default_factory=dict)  # each command's stdout and stderr
     seconds: dict[str, float] = field(default_factory=dict)
+    project: Path | None = None  # the copy of the repo the commands ran in
+    env: dict[str, str] = field(default_factory=dict)  # and their environment
 
     def client(self, service: str):
         return _client(self.server, service)
@@ -100,7 +103,7 @@ def deployment(deploy_venv, tmp_path_factory):
         deployment = Deployment(
             server=server, function_urls_route=route, settings=settings[STAGE],
             infra_stack=infra_stack["StackName"], outputs=_outputs(infra_stack),
-            output=output, seconds=seconds,
+            output=output, seconds=seconds, project=project, env=env,
         )
 
         started = time.monotonic()
@@ -235,8 +238,17 @@ class TestInfraThenZappaDeployAndUpdate:
         assert mapping["FunctionArn"] == deployment.after_update["function"]["FunctionArn"]
         assert mapping["BatchSize"] == 10
         assert mapping["State"] == "Enabled"
-        # Zappa creates the mapping without FunctionResponseTypes; the "post" callback adds it.
+        # Zappa creates the mapping without FunctionResponseTypes or ScalingConfig; the "post"
+        # callback adds them, the cap from the event source's "maximum_concurrency".
         assert mapping.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
+        [worker] = [event for event in deployment.settings["events"] if event["function"] == WORKER]
+        cap = worker["event_source"]["maximum_concurrency"]
+        assert mapping.get("ScalingConfig") == {"MaximumConcurrency": cap}
+
+    def test_function_runs_at_most_the_stages_reserved_concurrency(self, deployment):
+        # lambda_concurrency bounds the database connections of web, worker and sweep together.
+        concurrency = deployment.client("lambda").get_function_concurrency(FunctionName=FUNCTION)
+        assert concurrency["ReservedConcurrentExecutions"] == deployment.settings["lambda_concurrency"] == 50
 
     def test_update_keeps_the_mapping_rather_than_making_another(self, deployment):
         [before] = deployment.after_deploy["mappings"]
@@ -318,3 +330,35 @@ class TestInfraThenZappaDeployAndUpdate:
             resource["LogicalResourceId"] for resource in resources["StackResourceSummaries"]}
         deployment.client("sqs").get_queue_attributes(QueueUrl=deployment.outputs["QueueUrl"])
 
+
+class TestRegionGuard:
+    # With the credentials in the environment (as here, and in CI) Zappa's session takes
+    # AWS_DEFAULT_REGION ahead of the stage's aws_region; its Lambda client keeps the stage's
+    # region, its CloudFormation, API Gateway and EventBridge clients follow the session. The
+    # "settings" callback (infra/zappa_callbacks.py) refuses before anything reaches AWS.
+    OTHER_REGION = "us-east-1"
+
+    def test_a_default_region_other_than_the_stages_is_refused_naming_both(self, deployment, deploy_venv):
+        stage_region = deployment.settings["aws_region"]
+        assert stage_region != self.OTHER_REGION
+        env = {**deployment.env, "AWS_DEFAULT_REGION": self.OTHER_REGION}
+        with pytest.raises(CommandFailed) as refused:
+            run_zappa(deploy_venv, "update", STAGE, cwd=deployment.project, env=env)
+        assert (
+            f"stage {STAGE} is in {stage_region} (its aws_region), but "
+            f"AWS_DEFAULT_REGION={self.OTHER_REGION} would send this command to {self.OTHER_REGION}"
+        ) in str(refused.value)
+        # Nothing of the stage was made in the other region.
+        other = {
+            service: boto3.client(
+                service, endpoint_url=deployment.server.endpoint_url, region_name=self.OTHER_REGION,
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+            )
+            for service in ("cloudformation", "apigateway", "events", "lambda")
+        }
+        stacks = other["cloudformation"].list_stacks()["StackSummaries"]
+        assert FUNCTION not in [stack["StackName"] for stack in stacks]
+        assert [api["name"] for api in other["apigateway"].get_rest_apis()["items"]] == []
+        assert other["events"].list_rules(NamePrefix=FUNCTION)["Rules"] == []
+        functions = other["lambda"].list_functions()["Functions"]
+        assert FUNCTION not in [function["FunctionName"] for function in functions]

@@ -19,6 +19,7 @@ from shop_project.lambda_worker import sqs
 from shop_project.lambda_worker.container import django_setup_once
 from shop_project.lambda_worker.messages import UndecodableMessageError, celery_message_decode
 from shop_project.lambda_worker.task_run import Outcome, Result, describe, task_run
+from shop_project.logs import lambda_request_id
 
 # One logger for the package: the per-record lines are what CloudWatch queries read.
 logger = logging.getLogger("shop_project.lambda_worker")
@@ -43,14 +44,16 @@ def handler(event: dict, context: Any) -> dict:
     django_setup_once()
     records = event.get("Records") if isinstance(event, dict) else None
     failures = []
-    for record in records if isinstance(records, list) else []:
-        if not isinstance(record, dict):
-            # Unnamed, it cannot be reported alone; an empty identifier fails the whole batch
-            # (Lambda's rule), which is better than losing it.
-            failures.append({"itemIdentifier": ""})
-            continue
-        if _record_handle(record, seconds_left=_seconds_left(context)) is Outcome.FAILED:
-            failures.append({"itemIdentifier": str(record.get("messageId") or "")})
+    # The invocation's id on every line it logs, the per-task ones included (shop_project.logs).
+    with lambda_request_id(context):
+        for record in records if isinstance(records, list) else []:
+            if not isinstance(record, dict):
+                # Unnamed, it cannot be reported alone; an empty identifier fails the whole batch
+                # (Lambda's rule), which is better than losing it.
+                failures.append({"itemIdentifier": ""})
+                continue
+            if _record_handle(record, seconds_left=_seconds_left(context)) is Outcome.FAILED:
+                failures.append({"itemIdentifier": str(record.get("messageId") or "")})
     return {"batchItemFailures": failures}
 
 

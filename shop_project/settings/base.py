@@ -71,6 +71,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: its line's duration and status cover every other middleware (shop_project/logs.py).
+    "shop_project.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -207,9 +209,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    # fontTools logs every table it subsets, and warns of the font-editor tables it drops: a
-    # dozen lines per invoice PDF that say nothing about the shop.
-    "loggers": {"fontTools": {"level": "ERROR"}},
+    "loggers": {
+        # fontTools logs every table it subsets, and warns of the font-editor tables it drops: a
+        # dozen lines per invoice PDF that say nothing about the shop.
+        "fontTools": {"level": "ERROR"},
+        # The per-request and per-task lines are for CloudWatch (production's LOGGING); in a
+        # terminal, runserver and `celery worker` already print their own.
+        **{name: {"level": "WARNING"} for name in ("shop_project.request", "shop_project.task")},
+    },
 }
 
 # Celery. The broker is chosen by CELERY_BROKER_URL's scheme:

@@ -13,6 +13,7 @@ from csp.constants import SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from shop_project.aws_secrets import secrets_into_environment
+from shop_project.logs import JSON_FORMATTER
 
 from .base import *  # noqa: F403
 from .base import CELERY_SQS_QUEUE_URL, MIDDLEWARE, content_security_policy, env
@@ -148,19 +149,19 @@ SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 
-# Logs: one JSON object a line on stdout, which CloudWatch Logs (and `docker compose logs`) keep.
+# Logs: one JSON object a line on stdout, which CloudWatch Logs (and `docker compose logs`) keep;
+# one line per request and per task among them (shop_project/logs.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
-    },
+    "formatters": {"json": JSON_FORMATTER},
+    # Every line logged during a request or an invocation carries its request ids.
+    "filters": {"request_ids": {"()": "shop_project.logs.RequestIdsFilter"}},
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
+        "stdout": {
+            "class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json",
+            "filters": ["request_ids"],
+        },
     },
     "root": {"handlers": ["stdout"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     # fontTools logs every table it subsets, and warns of the font-editor tables it drops: a
