@@ -12,7 +12,8 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
     {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"}
     | {"pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 )
-# Currencies with three decimals: Stripe takes thousandths, rounded to a multiple of ten.
+# Currencies with three decimals: Stripe takes thousandths, but only multiples of ten of them,
+# so what can be paid has two decimals (round_money).
 THREE_DECIMAL_CURRENCIES = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
 
 
@@ -26,9 +27,17 @@ def decimal_places(currency: str) -> int:
     return 2
 
 
+def _payable_places(currency: str) -> int:
+    return 2 if currency.lower() in THREE_DECIMAL_CURRENCIES else decimal_places(currency)
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
-    """`amount` rounded half-up to what `currency` can be paid in: the shop's one rounding rule."""
-    return amount.quantize(Decimal(1).scaleb(-decimal_places(currency)), rounding=ROUND_HALF_UP)
+    """`amount` rounded half-up to what `currency` can be paid in: the shop's one rounding rule.
+
+    Written with the currency's decimals (1.23 KWD is 1.230), so that it prints as the currency does.
+    """
+    rounded = amount.quantize(Decimal(1).scaleb(-_payable_places(currency)), rounding=ROUND_HALF_UP)
+    return rounded.quantize(Decimal(1).scaleb(-decimal_places(currency)))
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
@@ -40,14 +49,11 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
     """
     places = decimal_places(currency)
     if round_money(amount, currency) != amount:
-        raise ValueError(f"{amount} {currency.upper()} has more than {places} decimal place(s)")
+        payable = _payable_places(currency)
+        raise ValueError(f"{amount} {currency.upper()} has more than {payable} decimal place(s)")
     if amount < 0:
         raise ValueError(f"a negative amount cannot be charged: {amount}")
-    minor = int(amount.scaleb(places))
-    if places == 3:
-        # Stripe charges three-decimal currencies in multiples of ten thousandths.
-        minor = int((Decimal(minor) / 10).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * 10
-    return minor
+    return int(amount.scaleb(places))
 
 
 def from_minor_units(minor: int, currency: str) -> Decimal:

@@ -17,7 +17,7 @@ class TestToMinorUnits:
             ("15000.00", "KRW", 15000),  # prices are stored with two decimals whatever the currency
             ("980", "jpy", 980),
             ("1.230", "kwd", 1230),
-            ("1.235", "kwd", 1240),  # Stripe charges three-decimal currencies in tens
+            ("1.24", "kwd", 1240),
             ("0", "usd", 0),
         ],
     )
@@ -29,6 +29,9 @@ class TestToMinorUnits:
             to_minor_units(Decimal("15000.50"), "krw")
         with pytest.raises(ValueError, match="decimal place"):
             to_minor_units(Decimal("19.999"), "usd")
+        with pytest.raises(ValueError, match="2 decimal place"):
+            # Stripe takes three-decimal currencies in multiples of ten thousandths only.
+            to_minor_units(Decimal("1.235"), "kwd")
 
     def test_negative_amount_is_refused(self):
         with pytest.raises(ValueError, match="negative"):
@@ -48,3 +51,8 @@ class TestRoundMoney:
         assert round_money(Decimal("10.004"), "usd") == Decimal("10.00")
         assert round_money(Decimal("1500.5"), "krw") == Decimal("1501")
         assert decimal_places("JPY") == 0
+
+    def test_three_decimal_currencies_round_to_what_stripe_can_charge(self):
+        assert round_money(Decimal("1.235"), "kwd") == Decimal("1.240")
+        assert str(round_money(Decimal("1.2"), "kwd")) == "1.200"
+        assert to_minor_units(round_money(Decimal("1.235"), "kwd"), "kwd") == 1240
