@@ -9,7 +9,7 @@ from apps.cart.page import cart_lines_for_page
 from apps.orders import services
 from apps.orders.exceptions import CheckoutError, EmptyCartError
 from apps.orders.forms import OrderCreateForm
-from apps.orders.placed_orders import cart_settle, order_placed_by_session
+from apps.orders.placed_orders import cart_settle, order_placed_by_session, session_reference
 from apps.orders.shown import ShownCheckout
 
 
@@ -30,6 +30,7 @@ def order_create(request):
                     earlier_cart_tokens=cart.earlier_tokens,
                     customer=form.customer(),
                     shown=form.shown_checkout(),
+                    session_ref=session_reference(request.session),
                 )
             except EmptyCartError as error:
                 messages.info(request, str(error))
