@@ -34,6 +34,21 @@ class RowHeld:
             self._session.close()
 
 
+class OtherSession:
+    """Another session on the test database, in a transaction of its own until rollback()."""
+
+    def __init__(self):
+        self._session = _other_session()
+
+    def execute(self, query, params=()) -> None:
+        self._session.execute(query, params)
+
+    def rollback(self) -> None:
+        if not self._session.closed:
+            self._session.rollback()
+            self._session.close()
+
+
 @contextmanager
 def row_held(table: str, row_id: int) -> Iterator[RowHeld]:
     held = RowHeld(table, row_id)

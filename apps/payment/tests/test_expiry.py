@@ -1,13 +1,16 @@
 """Unpaid orders expire: Stripe first, then the order and its stock, exactly once; and a payment
 that arrives after its order expired takes the stock again, or is refunded and the shopper told."""
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from apps.orders.models import Order, OrderStatus
 from apps.payment import services
+from apps.payment.lambda_handlers import payment_expiry_sweep_handler
 from apps.payment.tasks import late_payment_refunded_email
 from apps.payment.tests.conftest import STOCK_LEFT, placed_order, stock_of
 from apps.payment.tests.races import row_held, run_together, wait_until_sessions_wait_for_locks
@@ -206,3 +209,21 @@ class TestTwoSweepsAtOnce:
         assert status_of(order) == OrderStatus.CANCELLED
         assert intent_status(intent.id) == "canceled"
         assert signals_sent == [("order_cancelled", order.id)]
+
+
+@pytest.mark.django_db
+class TestExpiryOnAws:
+    """No beat on AWS: Zappa's schedule calls the sweep's Lambda entry, as for confirmations."""
+
+    def test_zappa_schedules_the_sweep_every_minute_in_every_stage(self, settings):
+        zappa = json.loads((Path(settings.BASE_DIR) / "zappa_settings.json").read_text())
+        entry = {"function": "apps.payment.lambda_handlers.payment_expiry_sweep_handler",
+                 "expression": "rate(1 minute)"}
+        assert [stage for stage in ("dev", "production") if entry in zappa[stage]["events"]] == [
+            "dev", "production"]
+
+    def test_the_lambda_entry_runs_the_sweep(self, signals_sent):
+        order = expired_order()
+
+        assert payment_expiry_sweep_handler({"source": "aws.events"}, None) == {"outcomes": {"cancelled": 1}}
+        assert status_of(order) == OrderStatus.CANCELLED

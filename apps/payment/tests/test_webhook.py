@@ -9,6 +9,7 @@ from django.test import Client
 
 from apps.orders.models import Order, OrderStatus
 from apps.payment.models import StripeEvent
+from apps.payment.stripe_api import stripe_client
 from apps.payment.tests.conftest import STOCK_LEFT, placed_order, stock_of
 from apps.payment.tests.races import row_held, run_together, wait_until_sessions_wait_for_locks
 from apps.payment.tests.stripe_events import (
@@ -255,6 +256,23 @@ class TestWebhookAgainstLocalstripe:
         assert response.status_code == 200
         assert snapshot(order)["status"] == OrderStatus.PAID
         assert snapshot(order)["stripe_id"] == intent.id
+        assert signals_sent == [("order_paid", order.id)]
+
+    def test_a_second_payment_of_a_paid_order_is_refunded_at_once_and_flagged(
+        self, localstripe, db, client, signals_sent
+    ):
+        order = placed_order()
+        first, second = paid_intent(order), paid_intent(order)  # two tabs, say
+        deliver(client, localstripe_event("payment_intent.succeeded", first.id))
+
+        response = deliver(client, localstripe_event("payment_intent.succeeded", second.id))
+
+        assert response.content == b"duplicate payment refunded\n"
+        order.refresh_from_db()
+        assert (order.status, order.stripe_id, order.needs_attention) == (OrderStatus.PAID, first.id, True)
+        assert second.id in order.attention_note
+        charges = [stripe_client().v1.payment_intents.retrieve(i.id).latest_charge for i in (first, second)]
+        assert [charge.amount_refunded for charge in charges] == [0, charges[1].amount]
         assert signals_sent == [("order_paid", order.id)]
 
     def test_localstripe_delivers_its_signed_event_to_the_live_server(
