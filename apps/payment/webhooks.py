@@ -66,4 +66,7 @@ def stripe_webhook(request):
 def _refused(request, reason: str) -> HttpResponseBadRequest:
     # The sender's mistake (or an attacker's): one line, no traceback, nothing written.
     logger.warning("Stripe webhook refused from %s: %s", request.META.get("REMOTE_ADDR", "?"), reason[:200])
-    return HttpResponseBadRequest(f"{reason}\n", content_type="text/plain")
+    response = HttpResponseBadRequest(f"{reason}\n", content_type="text/plain")
+    # This line says why; django.request's "Bad Request: /payment/webhook/" would be a second.
+    response._has_been_logged = True
+    return response

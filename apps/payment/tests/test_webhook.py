@@ -46,14 +46,14 @@ class TestWebhookRefusesWhatStripeDidNotSign:
         self, client, order, event, header, caplog
     ):
         before = snapshot(order)
-        with caplog.at_level(logging.WARNING, logger="apps.payment.webhooks"):
+        with caplog.at_level(logging.INFO):
             response = deliver(client, event, header=header)
 
         assert response.status_code == 400
         assert snapshot(order) == before
         assert not StripeEvent.objects.exists()
-        [record] = [r for r in caplog.records if r.name == "apps.payment.webhooks"]
-        assert record.levelname == "WARNING" and record.exc_info is None
+        [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert (record.name, record.levelname, record.exc_info) == ("apps.payment.webhooks", "WARNING", None)
 
     def test_signature_made_with_another_secret_is_refused(self, client, order, event):
         response = deliver(client, event, secret="whsec_someone_else")  # pragma: allowlist secret
