@@ -360,9 +360,16 @@ def orders_expire(*, now: datetime | None = None, limit: int = 100) -> dict[str,
         Order.objects.filter(status=OrderStatus.AWAITING_PAYMENT, payment_deadline__lt=now)
         .order_by("payment_deadline").values_list("id", flat=True)[:limit]
     )
+    import stripe
+
     outcomes: dict[str, int] = defaultdict(int)
     for order_id in due:
-        outcomes[order_expire(order_id=order_id, now=now)] += 1
+        try:
+            outcomes[order_expire(order_id=order_id, now=now)] += 1
+        except stripe.StripeError as error:
+            # A refund the order needed (a second payment, say) failed: the next sweep tries again.
+            logger.warning("order %s: not expired, Stripe answered %s", order_id, error)
+            outcomes["stripe unavailable"] += 1
     return dict(outcomes)
 
 

@@ -16,6 +16,8 @@ from django.http.request import RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.payment import services
+
 logger = logging.getLogger(__name__)
 
 # Seconds a signature's timestamp may lie in the past: the SDK's default, named here so that a
@@ -28,8 +30,6 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 def stripe_webhook(request):
     # Imported here: urls import this module at start, and the SDK costs a cold start ~0.2 s.
     import stripe
-
-    from apps.payment import services
 
     try:
         payload = request.body.decode("utf-8")
