@@ -13,6 +13,7 @@ from apps.orders.models import Order, OrderStatus
 from apps.payment import services
 from apps.payment.stripe_api import stripe_client
 from apps.payment.tests.conftest import STOCK_LEFT, placed_order, stock_of
+from apps.payment.tests.races import row_held, run_together, wait_until_sessions_wait_for_locks
 from apps.payment.tests.stripe_events import paid_intent
 
 CHANGELIST_URL = reverse("admin:orders_order_changelist")
@@ -174,3 +175,22 @@ class TestRefundFromTheAdmin:
             response)
         order.refresh_from_db()
         assert order.status == OrderStatus.AWAITING_PAYMENT
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+class TestTwoRefundsAtOnce:
+    def test_one_refund_reaches_stripe(self, localstripe):
+        order = paid_at_stripe(placed_order())
+
+        # Another session holds the order while both staff refunds reach it.
+        with row_held("orders_order", order.id) as held:
+            outcomes = run_together(
+                [lambda: services.order_refund(order_id=order.id)] * 2,
+                while_running=lambda: wait_until_sessions_wait_for_locks(2),
+                finally_=held.release,
+            )
+
+        assert refunds_at_stripe(order.stripe_id) == 1
+        assert sorted(type(outcome).__name__ for outcome in outcomes) == ["Order", "RefundRefusedError"]
+        assert stock_of(order) == STOCK_LEFT + 2

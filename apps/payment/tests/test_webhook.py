@@ -5,10 +5,12 @@ import logging
 import time
 
 import pytest
+import stripe
 from django.test import Client
 
 from apps.orders.models import Order, OrderStatus
 from apps.payment.models import StripeEvent
+from apps.payment.services import expected_amount
 from apps.payment.stripe_api import stripe_client
 from apps.payment.tests.conftest import STOCK_LEFT, placed_order, stock_of
 from apps.payment.tests.races import row_held, run_together, wait_until_sessions_wait_for_locks
@@ -256,6 +258,30 @@ class TestWebhookAgainstLocalstripe:
         assert response.status_code == 200
         assert snapshot(order)["status"] == OrderStatus.PAID
         assert snapshot(order)["stripe_id"] == intent.id
+        assert signals_sent == [("order_paid", order.id)]
+
+    def test_a_declined_card_records_the_failure_and_the_order_is_paid_by_the_next_card(
+        self, localstripe, db, client, signals_sent
+    ):
+        order = placed_order()
+        client_ = stripe_client()
+        declined = client_.v1.payment_methods.create(params={"type": "card", "card": {
+            "number": "4000000000000341", "exp_month": 12, "exp_year": 2030, "cvc": "123"}})
+        with pytest.raises(stripe.CardError):
+            client_.v1.payment_intents.create(params={
+                "amount": expected_amount(order), "currency": "usd", "metadata": {"order_id": str(order.id)},
+                "payment_method": declined.id, "confirm": True})
+        events = client_.v1.events.list(params={"type": "payment_intent.payment_failed", "limit": 100})
+        [failed] = [event.to_dict() for event in events.data
+                    if event.data.object.payment_method == declined.id]
+
+        deliver(client, failed)
+
+        order.refresh_from_db()
+        assert (order.status, order.payment_failure_code) == (OrderStatus.AWAITING_PAYMENT, "card_declined")
+        intent = paid_intent(order)
+        deliver(client, localstripe_event("payment_intent.succeeded", intent.id))
+        assert snapshot(order)["status"] == OrderStatus.PAID
         assert signals_sent == [("order_paid", order.id)]
 
     def test_a_second_payment_of_a_paid_order_is_refunded_at_once_and_flagged(
