@@ -9,6 +9,7 @@ import stripe
 from django.test import Client
 
 from apps.orders.models import Order, OrderStatus
+from apps.orders.tests.factories import OrderItemFactory
 from apps.payment.models import StripeEvent
 from apps.payment.services import expected_amount
 from apps.payment.stripe_api import stripe_client
@@ -25,6 +26,7 @@ from apps.payment.tests.stripe_events import (
 )
 
 CONCURRENT_DELIVERIES = 10
+QUERIES_PER_SUCCESS = 11
 
 
 def snapshot(order: Order) -> dict:
@@ -350,3 +352,20 @@ class TestConcurrentDeliveries:
         assert sorted(r.content for r in responses) == duplicates + [b"paid\n"]
         assert list(StripeEvent.objects.values_list("event_id", flat=True)) == [event["id"]]
         assert snapshot(order)["status"] == OrderStatus.PAID
+
+
+@pytest.mark.django_db
+class TestWebhookQueries:
+    @pytest.mark.parametrize("lines", [1, 5])
+    def test_a_success_costs_the_same_queries_whatever_the_order_holds(
+        self, client, django_assert_num_queries, lines
+    ):
+        order = placed_order()
+        for _ in range(lines - 1):
+            OrderItemFactory(order=order)
+        event = intent_event("payment_intent.succeeded", order)
+
+        # The event recorded (a savepoint round it: a duplicate must not end the transaction), the
+        # order locked, its lines for the total, the order and the event written; 6 savepoints.
+        with django_assert_num_queries(QUERIES_PER_SUCCESS):
+            assert deliver(client, event).content == b"paid\n"
