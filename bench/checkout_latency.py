@@ -39,6 +39,8 @@ def main() -> None:
         DJANGO_MEDIA_ROOT=str(workdir / "media"),
         DJANGO_ALLOWED_HOSTS="testserver",
         DJANGO_LOG_LEVEL="WARNING",
+        # Every checkout is bench@example.com's, never paid: no cap on unpaid orders.
+        SHOP_MAX_UNPAID_ORDERS="1000000000",
     )
     os.environ.pop("CELERY_BROKER_URL", None)
     sys.path.insert(0, str(ROOT))

@@ -35,7 +35,7 @@ class LocalStripe:
 
     def register_webhook(self, name: str, *, url: str, secret: str, events: list[str] | None = None) -> None:
         """Have localstripe POST its events, signed with `secret`, to `url` (about a second after each)."""
-        fields = [("url", url), ("secret", secret), *(("events", event) for event in events or [])]
+        fields = [("url", url), ("secret", secret), *(("events[]", event) for event in events or [])]
         body = "&".join(f"{quote(key)}={quote(value)}" for key, value in fields).encode()
         address = f"{self.api_base}/_config/webhooks/{quote(name)}"
         request = urllib.request.Request(address, data=body, method="POST")

@@ -19,6 +19,7 @@ urlpatterns = [
     path("cart/", include("apps.cart.urls", namespace="cart")),
     path("orders/", include("apps.orders.urls", namespace="orders")),
     path("coupons/", include("apps.coupons.urls", namespace="coupons")),
+    path("payment/", include("apps.payment.urls", namespace="payment")),
     path("", include("apps.shop.urls", namespace="shop")),
 ]
 

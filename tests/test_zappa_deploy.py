@@ -42,6 +42,7 @@ from tests.support.zappa import ListFunctionUrlConfigsRoute, moto_server_for_zap
 FUNCTION = "myshop-dev"
 WORKER = "shop_project.lambda_worker.handler"
 SWEEP = "apps.orders.lambda_handlers.confirmations_sweep_handler"
+EXPIRY_SWEEP = "apps.payment.lambda_handlers.payment_expiry_sweep_handler"
 # How infra/deploy.py tags its stack; Zappa tags its own (the API) with ZappaProject.
 INFRA_TAGS = {"Project": "myshop", "Stage": STAGE}
 
@@ -260,8 +261,11 @@ class TestInfraThenZappaDeployAndUpdate:
         function_arn = deployment.after_update["function"]["FunctionArn"]
         rules = [events.describe_rule(Name=name) for name in
                  events.list_rule_names_by_target(TargetArn=function_arn)["RuleNames"]]
-        # keep_warm is off: the sweep is the function's only schedule.
-        [rule] = rules
+        # keep_warm is off: the two sweeps are the function's only schedules.
+        assert sorted(rule["Name"].rsplit("-", 1)[-1] for rule in rules) == sorted([SWEEP, EXPIRY_SWEEP])
+        [expiry] = [rule for rule in rules if rule["Name"].endswith(f"-{EXPIRY_SWEEP}")]
+        assert (expiry["ScheduleExpression"], expiry["State"]) == ("rate(1 minute)", "ENABLED")
+        [rule] = [rule for rule in rules if rule["Name"].endswith(f"-{SWEEP}")]
         assert rule["ScheduleExpression"] == "rate(5 minutes)"
         assert rule["State"] == "ENABLED"
         # Zappa's handler finds the function to call from the rule's name.

@@ -123,6 +123,18 @@ class CartAlreadyOrderedError(CheckoutError):
         )
 
 
+class TooManyUnpaidOrdersError(CheckoutError):
+    """The e-mail address or the session already holds SHOP_MAX_UNPAID_ORDERS unpaid orders:
+    one client must not reserve the whole catalog by checking out and never paying."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(
+            f"You already have {limit} unpaid orders waiting. Please pay for one of them, or wait "
+            "until an unpaid order expires, before placing another. Your cart is kept."
+        )
+
+
 class CheckoutBusyError(CheckoutError):
     """Every attempt lost a lock race (deadlock or serialization failure) to other writers."""
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 
 from apps.coupons.discount import Totals, order_totals
@@ -45,6 +46,21 @@ class Order(models.Model):
     )
     # The order's one PaymentIntent at Stripe ("pi_…"), created on the payment page.
     stripe_id = models.CharField(max_length=255, blank=True)
+    # Set at checkout: the expiry sweep cancels the order if it is still unpaid then. Orders
+    # placed before payments existed have none, and the sweep leaves them alone.
+    payment_deadline = models.DateTimeField(null=True, blank=True)
+    # Which browser session placed the order (a keyed hash of its session key, never the key):
+    # the cap on open unpaid orders per session counts by it.
+    session_ref = models.CharField(max_length=64, blank=True, editable=False)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    # The last failed attempt to pay (Stripe's code and message); the order stays payable.
+    payment_failure_code = models.CharField(max_length=100, blank=True)
+    payment_failure_message = models.CharField(max_length=500, blank=True)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    # Something staff must look at: a payment that did not match the order, a partial refund.
+    needs_attention = models.BooleanField(default=False, db_index=True)
+    attention_note = models.CharField(max_length=500, blank=True)
     # The session cart this order was made from: a resubmitted checkout finds the same order
     # here instead of creating a second one.
     cart_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
@@ -98,6 +114,14 @@ class Order(models.Model):
                 name="order_invoice_unsent",
                 condition=~models.Q(invoice_status__in=["sent", "failed"]),
             ),
+            # Checkout counts an address's and a session's open unpaid orders (the cap), and the
+            # expiry sweep looks for the unpaid ones past their deadline.
+            models.Index(Upper("email"), name="order_unpaid_email",
+                         condition=models.Q(status="awaiting_payment")),
+            models.Index(fields=["session_ref"], name="order_unpaid_session",
+                         condition=models.Q(status="awaiting_payment")),
+            models.Index(fields=["payment_deadline"], name="order_unpaid_deadline",
+                         condition=models.Q(status="awaiting_payment")),
         ]
         constraints = [
             models.CheckConstraint(

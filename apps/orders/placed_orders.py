@@ -15,6 +15,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from django.utils.crypto import salted_hmac
+
 from apps.cart.cart import Cart
 from apps.orders import selectors
 from apps.orders.models import Order
@@ -63,6 +65,17 @@ def cart_settle(*, session) -> tuple[Cart, list[OrderedFromCart]]:
 
     session_change_as_stored(session, forget_ordered)
     return Cart(session), settled
+
+
+def session_reference(session) -> str:
+    """What an order keeps of the session that placed it (the unpaid-orders cap counts by it).
+
+    Read, never written: a keyed hash of the session key, which the cart's first change gave
+    the session, so checkout writes nothing to the session (see above). Empty for a session
+    never saved. Not the key itself: the orders table must not hold what logs a shopper in.
+    """
+    key = getattr(session, "session_key", None)
+    return salted_hmac("apps.orders.session_reference", key).hexdigest() if key else ""
 
 
 def remember_placed_order(*, session, order_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 import socket
@@ -17,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -41,9 +42,10 @@ from apps.orders.exceptions import (
     ProductsUnavailableError,
     QuantityChanged,
     Shortage,
+    TooManyUnpaidOrdersError,
     UnavailableProduct,
 )
-from apps.orders.models import ConfirmationStatus, EarlierCartToken, Order, OrderItem
+from apps.orders.models import ConfirmationStatus, EarlierCartToken, Order, OrderItem, OrderStatus
 from apps.orders.shown import ShownCheckout
 from apps.shop.catalog_cache import catalog_stock_changed
 from apps.shop.models import Product
@@ -76,6 +78,7 @@ def order_create(
     shown: ShownCheckout,
     earlier_cart_tokens: Sequence[uuid.UUID] = (),
     coupon_id: int | None = None,
+    session_ref: str = "",
 ) -> Order:
     """Place the order for `quantities` ({product id: units}), at today's prices, and take the stock.
 
@@ -84,7 +87,9 @@ def order_create(
     order meanwhile, this one is refused (CartAlreadyOrderedError) rather than sell those goods
     twice. `shown` is what the checkout page showed: any difference from the database
     (CheckoutChangedError) places nothing. `coupon_id` is the coupon applied to the cart: the
-    order takes one of its uses (apps.coupons.services.coupon_use_take).
+    order takes one of its uses (apps.coupons.services.coupon_use_take). `session_ref` names the
+    shopper's session: an e-mail address or a session holding SHOP_MAX_UNPAID_ORDERS unpaid
+    orders is refused (TooManyUnpaidOrdersError).
 
     One transaction: the products' rows are locked in id order (so that concurrent checkouts
     queue instead of overselling), everything is checked, the order and its items are written
@@ -100,7 +105,7 @@ def order_create(
             with transaction.atomic():
                 return _place_order(
                     quantities=quantities, cart_token=cart_token, customer=customer, shown=shown,
-                    earlier_cart_tokens=earlier_cart_tokens, coupon_id=coupon_id,
+                    earlier_cart_tokens=earlier_cart_tokens, coupon_id=coupon_id, session_ref=session_ref,
                 )
         except IntegrityError:
             # The cart token is the only unique value an order writes, and its constraint is
@@ -132,7 +137,7 @@ def _lock_race(error: OperationalError) -> str | None:
 
 def _place_order(
     *, quantities: dict[int, int], cart_token, customer: Customer, shown: ShownCheckout,
-    earlier_cart_tokens: Sequence[uuid.UUID], coupon_id: int | None = None,
+    earlier_cart_tokens: Sequence[uuid.UUID], coupon_id: int | None = None, session_ref: str = "",
 ) -> Order:
     products = list(Product.objects.select_for_update().filter(id__in=quantities).order_by("id"))
     # Holding the locks, a concurrent checkout of this cart has either committed its order or
@@ -166,9 +171,11 @@ def _place_order(
     # Its row locked after the products', as stock is taken: max_uses holds however many race.
     coupon = coupon_use_take(coupon_id=coupon_id, shown=shown.coupon)
 
+    _unpaid_orders_within_cap(email=customer.email, session_ref=session_ref)
     order = Order.objects.create(
-        cart_token=cart_token, coupon=coupon, discount=coupon.discount if coupon else 0,
-        coupon_use_held=coupon is not None, **customer.__dict__,
+        cart_token=cart_token, session_ref=session_ref, coupon=coupon,
+        discount=coupon.discount if coupon else 0, coupon_use_held=coupon is not None, **customer.__dict__,
+        payment_deadline=timezone.now() + timedelta(minutes=settings.SHOP_PAYMENT_TIMEOUT_MINUTES),
     )
     EarlierCartToken.objects.bulk_create(
         (EarlierCartToken(token=token, order=order) for token in earlier_cart_tokens if token),
@@ -193,6 +200,27 @@ def _place_order(
     # Published only once the order is committed, so no worker can look for it too early.
     transaction.on_commit(lambda: order_confirmation_publish(order_id=order.id))
     return order
+
+
+def _unpaid_orders_within_cap(*, email: str, session_ref: str) -> None:
+    """Refuse a new order when the address (any case) or the session holds the maximum of open
+    unpaid orders. Two checkouts of one address at once queue on a transaction-scoped lock of
+    that address (and of the session) so that the second counts the first's order: without it
+    both would count below the cap and both place. Only orders with a payment deadline count:
+    those from before payments existed are not open, and never expire."""
+    keys = [f"email:{email.strip().upper()}"] + ([f"session:{session_ref}"] if session_ref else [])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for key in sorted(keys):  # one order for everyone: no deadlock between two checkouts
+                digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+                lock_id = int.from_bytes(digest, "big", signed=True)
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+    unpaid = Order.objects.filter(status=OrderStatus.AWAITING_PAYMENT, payment_deadline__isnull=False)
+    limit = settings.SHOP_MAX_UNPAID_ORDERS
+    if unpaid.filter(email__iexact=email.strip()).count() >= limit or (
+        session_ref and unpaid.filter(session_ref=session_ref).count() >= limit
+    ):
+        raise TooManyUnpaidOrdersError(limit)
 
 
 def _changes_since_shown(

@@ -11,7 +11,7 @@ from apps.coupons.session import session_coupon_id
 from apps.orders import services
 from apps.orders.exceptions import CheckoutError, EmptyCartError
 from apps.orders.forms import OrderCreateForm
-from apps.orders.placed_orders import cart_settle, order_placed_by_session
+from apps.orders.placed_orders import cart_settle, order_placed_by_session, session_reference
 from apps.orders.shown import ShownCheckout
 
 
@@ -33,6 +33,7 @@ def order_create(request):
                     customer=form.customer(),
                     shown=form.shown_checkout(),
                     coupon_id=session_coupon_id(request.session),
+                    session_ref=session_reference(request.session),
                 )
             except EmptyCartError as error:
                 messages.info(request, str(error))

@@ -291,6 +291,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.payment.tasks.invoices_sweep",
         "schedule": 300.0,
     },
+    # Unpaid orders past SHOP_PAYMENT_TIMEOUT_MINUTES: on AWS Zappa's schedule runs it instead
+    # (apps.payment.lambda_handlers, zappa_settings.json).
+    "payment-expiry-sweep": {
+        "task": "apps.payment.tasks.payment_expiry_sweep",
+        "schedule": 60.0,
+    },
 }
 
 # The shop's own settings.

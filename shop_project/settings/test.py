@@ -23,6 +23,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Tests of checkout place many unpaid orders from one address (factories.CUSTOMER); the cap on
+# them is tested on its own, with its own limit (apps/orders/tests/test_unpaid_orders_cap.py).
+SHOP_MAX_UNPAID_ORDERS = env.int("SHOP_MAX_UNPAID_ORDERS", default=1_000_000)
+
 # In-process broker: a test that commits an order publishes its confirmation to memory. The
 # broker tests start real workers with their own CELERY_BROKER_URL.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")

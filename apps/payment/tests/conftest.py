@@ -1,12 +1,21 @@
-"""The payment app's shared fixtures: a paid order whose customer writes in Korean."""
+"""The payment tests' fixtures: orders that went through checkout (stock taken, a deadline), a
+paid order whose customer writes in Korean, and what Celery and the payment signals were asked
+to do."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from celery.signals import before_task_publish
+from django.utils import timezone
 
 from apps.orders.models import ConfirmationStatus, Order, OrderStatus
-from apps.orders.tests.factories import OrderFactory, OrderItemFactory
+from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
+from apps.payment.signals import order_cancelled, order_paid
+from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
+
+STOCK_LEFT = 5
 
 KOREAN_CUSTOMER = {
     "first_name": "민준",
@@ -31,3 +40,54 @@ def paid_order(db) -> Order:
     OrderItemFactory(order=order, product=lamp, quantity=2)
     OrderItemFactory(order=order, product=mug, quantity=3)
     return order
+
+
+def placed_order(*, units: int = 2, stock_left: int = STOCK_LEFT, price=Decimal("19.90"),
+                 deadline_in_minutes: int = 30, **fields) -> Order:
+    """An order of `units` lamps as checkout leaves it: awaiting payment, with a deadline, its
+    units already taken from the product's stock (`stock_left` remain on the shelf)."""
+    lamp = ProductFactory(name="Desk lamp", price=price, stock=stock_left)
+    order = OrderFactory(**{**CUSTOMER, **fields}, status=OrderStatus.AWAITING_PAYMENT,
+                         payment_deadline=timezone.now() + timedelta(minutes=deadline_in_minutes))
+    OrderItemFactory(order=order, product=lamp, quantity=units)
+    return order
+
+
+def stock_of(order: Order) -> int:
+    return Product.objects.get(order_items__order=order).stock
+
+
+@pytest.fixture
+def order(db) -> Order:
+    return placed_order()
+
+
+@pytest.fixture
+def published():
+    """The Celery tasks published during the test: (task name, args)."""
+    messages = []
+
+    def record(sender, body, **_):
+        messages.append((sender, list(body[0])))
+
+    before_task_publish.connect(record, weak=False)
+    yield messages
+    before_task_publish.disconnect(record)
+
+
+@pytest.fixture
+def signals_sent():
+    """The payment signals sent during the test, in any thread: (signal name, order id)."""
+    sent = []
+
+    def paid(sender, order_id, **_):
+        sent.append(("order_paid", order_id))
+
+    def cancelled(sender, order_id, **_):
+        sent.append(("order_cancelled", order_id))
+
+    order_paid.connect(paid, weak=False)
+    order_cancelled.connect(cancelled, weak=False)
+    yield sent
+    order_paid.disconnect(paid)
+    order_cancelled.disconnect(cancelled)

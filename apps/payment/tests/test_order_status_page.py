@@ -1,0 +1,26 @@
+"""The thank-you page says where the order stands."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from pytest_django.asserts import assertContains
+
+from apps.orders.models import Order
+from apps.orders.tests.checkout import place_order
+from apps.payment import services
+from apps.shop.tests.factories import ProductFactory
+
+
+@pytest.mark.django_db
+class TestThankYouPageStatus:
+    def test_shows_awaiting_payment_then_paid(self):
+        client = Client()
+        client.post(reverse("cart:cart_add", args=[ProductFactory(stock=5).id]), {"quantity": 1})
+        thank_you = place_order(client)["Location"]
+
+        assertContains(client.get(thank_you), "Status: <strong>Awaiting payment</strong>", html=False)
+
+        order = Order.objects.get()
+        payment = services.Payment("pi_status", services.expected_amount(order), "usd")
+        services.payment_succeeded(order_id=order.id, payment=payment)
+        assertContains(client.get(thank_you), "Status: <strong>Paid</strong>", html=False)
