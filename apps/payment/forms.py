@@ -13,5 +13,6 @@ class PaymentMethodForm(forms.Form):
         error_messages={
             "required": "The card was not read. Please type it again.",
             "invalid": "The card was not read. Please type it again.",
+            "max_length": "The card was not read. Please type it again.",
         },
     )

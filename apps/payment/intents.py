@@ -161,16 +161,15 @@ def payment_confirm(*, order_id: int, payment_method: str) -> PaymentIntentState
                 return PaymentIntentState.of(intent)
             try:
                 client.v1.payment_intents.update(intent["id"], params={"payment_method": payment_method})
+                intent = client.v1.payment_intents.confirm(intent["id"]).to_dict()
+            except stripe.CardError as declined:
+                logger.info("order %s: card declined (%s)", order_id, declined.code)
+                # The PaymentIntent now says why; the next page load replaces it.
+                intent = client.v1.payment_intents.retrieve(intent["id"]).to_dict()
             except stripe.InvalidRequestError as error:
-                # Raised after the transaction, which keeps a replacement PaymentIntent's id.
+                # No such PaymentMethod, or another Customer's. Raised after the transaction,
+                # which keeps a replacement PaymentIntent's id.
                 refused = error
-            else:
-                try:
-                    intent = client.v1.payment_intents.confirm(intent["id"]).to_dict()
-                except stripe.CardError as declined:
-                    logger.info("order %s: card declined (%s)", order_id, declined.code)
-                    # The PaymentIntent now says why; the next page load replaces it.
-                    intent = client.v1.payment_intents.retrieve(intent["id"]).to_dict()
     if refused is not None:
         raise CardNotUsableError(refused.user_message or "This card cannot be used.") from refused
     return PaymentIntentState.of(intent)
