@@ -101,7 +101,7 @@ class TestPaymentPage:
         assert again.status_code == 200
         assert intent_of(shopper.order).id == first
 
-    def test_the_page_without_an_order_number_shows_the_order_the_session_placed_last(self, shopper, localstripe):
+    def test_without_an_order_number_it_shows_the_order_the_session_placed_last(self, shopper, localstripe):
         page = shopper.get(PROCESS_URL)
 
         assert page.status_code == 200
@@ -148,7 +148,8 @@ class TestPaymentPage:
 
         assert page.status_code == 200
         assert 'id="payment-form"' not in page.content.decode()
-        assert ("This order is paid" if status == OrderStatus.PAID else "was cancelled") in page.content.decode()
+        said = "This order is paid" if status == OrderStatus.PAID else "was cancelled"
+        assert said in page.content.decode()
 
 
 class TestPaying:
