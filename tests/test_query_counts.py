@@ -42,6 +42,14 @@ CART_QUERIES = 2
 # session never recorded offers nothing again that was ordered), the cart's products. What the page
 # showed is signed into the form, which costs no query.
 CHECKOUT_FORM_QUERIES = 3
+# The payment page, reloaded (the order's PaymentIntent exists, the cart settled): session, the
+# order with its items and their products (3), then under the order's row lock (here a
+# savepoint, its release; 2) the locked order and its items for the amount (2). Its first load
+# after checkout also finds the order from the cart's tokens and settles the cart (that query,
+# then the session row locked and written with their savepoint: 5) and stores the new
+# PaymentIntent's id (1). The Stripe calls are HTTP, not queries.
+PAYMENT_PAGE_QUERIES = 8
+PAYMENT_PAGE_FIRST_LOAD_QUERIES = 14
 
 
 class TestQueryCounts:
@@ -70,3 +78,13 @@ class TestQueryCounts:
         client, _ = shopper
         with django_assert_num_queries(CHECKOUT_FORM_QUERIES):
             assert client.get(reverse("orders:order_create")).status_code == 200
+
+    def test_payment_page(self, shopper, localstripe, django_assert_num_queries):
+        from apps.orders.tests.checkout import place_order
+
+        client, _ = shopper
+        placed = place_order(client)
+        with django_assert_num_queries(PAYMENT_PAGE_FIRST_LOAD_QUERIES):
+            assert client.get(placed.url).status_code == 200
+        with django_assert_num_queries(PAYMENT_PAGE_QUERIES):
+            assert client.get(placed.url).status_code == 200

@@ -23,7 +23,8 @@ LOADS = 2
 
 def payment_intents_of(order_id: int) -> list[str]:
     intents = stripe_client().v1.payment_intents.list(params={"limit": 100})
-    return [intent.id for intent in intents.auto_paging_iter() if intent.metadata["order_id"] == str(order_id)]
+    ours = str(order_id)
+    return [intent.id for intent in intents.auto_paging_iter() if intent.metadata["order_id"] == ours]
 
 
 @pytest.mark.postgres
