@@ -166,7 +166,7 @@ def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(conta
     placed = shopper.request("POST", "/orders/create/", form={**hidden_fields(checkout), **CUSTOMER})
     assert placed["statusCode"] == 302, placed.get("body", "")[:2000]
     order = Order.objects.get()
-    assert placed["headers"]["Location"] == f"/dev/orders/created/{order.id}/"
+    assert placed["headers"]["Location"] == f"/dev/payment/process/?order={order.id}"
     assert f"<strong class=\"order-number\">{order.id}</strong>" in body_of(
         shopper.request("GET", f"/orders/created/{order.id}/")
     )
