@@ -32,6 +32,9 @@ RUN DJANGO_SECRET_KEY=build-time-placeholder-not-a-secret-only-for-collectstatic
     DJANGO_STORAGE=local \
     DATABASE_URL=sqlite:////tmp/collectstatic-opens-no-database.sqlite3 \
     CELERY_BROKER_URL=memory:// \
+    STRIPE_SECRET_KEY=sk_build-time-placeholder \
+    STRIPE_PUBLISHABLE_KEY=pk_build-time-placeholder \
+    STRIPE_WEBHOOK_SECRET=whsec_build-time-placeholder \
     python manage.py collectstatic --no-input
 
 # A named volume mounted here starts with this folder's owner, so the user can write the images.

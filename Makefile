@@ -21,10 +21,16 @@ $(VENV)/.installed: requirements.txt requirements-container.txt requirements-dev
 run: venv
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_catalog --products $(DEMO_PRODUCTS) --demo-data
-	@# The worker (with beat, for the confirmation sweep) uses the embedded broker under var/;
-	@# it stops with the server.
-	$(BIN)/celery -A shop_project worker --beat --schedule var/celerybeat-schedule \
-	  --loglevel INFO --concurrency 1 & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	@# localstripe (a fake Stripe, on 127.0.0.1:8420, its log in var/localstripe.log) and the
+	@# worker (with beat, for the confirmation sweep; the embedded broker under var/) run next
+	@# to the server and stop with it; once both servers answer, the shop's webhook is
+	@# registered with localstripe (manage.py localstripe_webhook).
+	@mkdir -p var
+	$(BIN)/localstripe --port 8420 --from-scratch >var/localstripe.log 2>&1 & LOCALSTRIPE=$$!; \
+	  $(BIN)/celery -A shop_project worker --beat --schedule var/celerybeat-schedule \
+	  --loglevel INFO --concurrency 1 & WORKER=$$!; \
+	  trap 'kill $$WORKER $$LOCALSTRIPE 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/python manage.py localstripe_webhook & \
 	  $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Every test, on TEST_WORKERS xdist workers (pytest-django gives each its own test database).

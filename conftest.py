@@ -35,6 +35,7 @@ SLOW_TESTS = (
     "tests/security/test_content_security_policy.py::test_make_run_reports_the_policy_under_debug",
     "tests/test_zappa_deploy.py",
     "tests/security/test_static_analysis.py",  # bandit and detect-secrets over the repository
+    "apps/payment/tests/test_cold_start_imports.py",  # a fresh interpreter
 )
 # How `make test` (--dist loadgroup) shares the slow tests out between its xdist workers:
 # - The Lambda package (tests.support.zappa's zappa_package, ~1 min to build) and the session's

@@ -112,6 +112,9 @@ def shop_environment(server, work: Path) -> dict[str, str]:
         DJANGO_STORAGE="s3",
         DJANGO_STATIC_BUCKET="bench-static",
         DJANGO_MEDIA_BUCKET="bench-media",
+        STRIPE_SECRET_KEY="sk_test_bench",  # pragma: allowlist secret
+        STRIPE_PUBLISHABLE_KEY="pk_test_bench",
+        STRIPE_WEBHOOK_SECRET="whsec_bench",  # pragma: allowlist secret
     )
 
 

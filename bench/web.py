@@ -5,8 +5,9 @@ production settings and no buckets (WhiteNoise serves static files), on a throwa
 database seeded with 10,000 products, bound to a free loopback port. wrk, a separate process,
 loads one endpoint at a time after a warm-up: the product list, a category, product details
 (rotating over 500 products), the cart (a session holding three lines, made beforehand), and a
-whole checkout journey with CSRF (product page, POST add, checkout form, POST order, the
-thank-you page). The framework floor is GET /healthz/, a view that returns "ok", served by the
+whole checkout journey with CSRF (product page, POST add, checkout form, POST order, the payment
+page, which makes the order's PaymentIntent at a localstripe the bench starts, and the thank-you
+page). The framework floor is GET /healthz/, a view that returns "ok", served by the
 same workers through the same middleware; it is measured before and after the pages, and the
 pages are compared with the mean. Targets: list >= 0.5x the floor, detail >= 0.6x.
 
@@ -50,6 +51,7 @@ BIG_DB = os.environ.get("BENCH_DB_NAME", "shop_bench_web")
 SMALL_DB = BIG_DB + "_10"
 BIG, SMALL = 10_000, 10
 WORKERS = 2
+LOCALSTRIPE_PORT = int(os.environ.get("BENCH_LOCALSTRIPE_PORT", "8421"))
 TARGETS = {"list": 0.5, "detail": 0.6}
 PAGES = ["list", "category", "detail", "cart", "checkout journey"]
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -124,7 +126,7 @@ end
 # is the cookie the journey needs (the messages cookie may be lost, which changes no status).
 LUA_JOURNEY = r'''
 local products = {__PATHS__}
-local i, step, cookies, token, follow = 0, 0, {}, nil, nil
+local i, step, cookies, token, follow, order_id = 0, 0, {}, nil, nil, nil
 journeys, bad = 0, 0
 local form = "first_name=Bench&last_name=Mark&email=bench%40example.com" ..
   "&address=1+Loop+Road&postal_code=12345&city=Localhost"
@@ -154,12 +156,14 @@ function request()
     h["Content-Type"] = "application/x-www-form-urlencoded"
     return wrk.format("POST", "/orders/create/", h,
                       form .. "&csrfmiddlewaretoken=" .. token .. "&shown=" .. shown)
-  else
+  elseif step == 4 then
     return wrk.format("GET", follow, h)
+  else
+    return wrk.format("GET", "/orders/created/" .. order_id .. "/", h)
   end
 end
 
-local expected = {[0] = 200, [1] = 302, [2] = 200, [3] = 302, [4] = 200}
+local expected = {[0] = 200, [1] = 302, [2] = 200, [3] = 302, [4] = 200, [5] = 200}
 
 function response(status, headers, body)
   local sc = headers["Set-Cookie"]
@@ -177,9 +181,11 @@ function response(status, headers, body)
     -- what the checkout page showed, posted back with the order
     if step == 2 then shown = body:match('name="shown" value="([^"]+)"') end
   elseif step == 3 then
+    -- the payment page, /payment/process/?order=<id>
     follow = headers["Location"]
+    order_id = follow:match("order=(%d+)")
   end
-  if step == 4 then
+  if step == 5 then
     journeys = journeys + 1
     step, cookies = 0, {}
   else
@@ -210,8 +216,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="shop-bench-web-"))
     env = bench_env(work, BIG_DB)
     created = []
-    server = None
+    server = localstripe = None
     try:
+        localstripe = start_localstripe(env, work)
         t0 = time.monotonic()
         if not (args.reuse_db and catalog_size(BIG_DB) >= BIG):
             recreate_db(BIG_DB)
@@ -245,7 +252,7 @@ def main() -> None:
             ("category", "GET /<category>/ (page 1)", [targets["category"]], None, LUA_PATHS),
             ("detail", "GET /<id>/<slug>/, 500 products in turn", targets["details"], None, LUA_PATHS),
             ("cart", "GET /cart/ with 3 lines", ["/cart/"], cart_cookie, LUA_PATHS),
-            ("checkout journey", "product, POST add, checkout form, POST order, thank-you page",
+            ("checkout journey", "product, POST add, checkout form, POST order, payment page, thank-you page",
              targets["journey"], None, LUA_JOURNEY),
             ("floor (again)", "GET /healthz/", ["/healthz/"], None, LUA_PATHS),
         ]
@@ -268,6 +275,9 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
+        if localstripe is not None:
+            localstripe.terminate()
+            localstripe.wait(timeout=30)
         for name in created:
             if name != BIG_DB or not args.reuse_db:
                 drop_db(name)
@@ -353,6 +363,12 @@ def bench_env(work: Path, database: str) -> dict[str, str]:
         "DJANGO_LOG_LEVEL": "WARNING",
         # Every journey checks out as bench@example.com and never pays: no cap on unpaid orders.
         "SHOP_MAX_UNPAID_ORDERS": "1000000000",
+        # The bench's localstripe (start_localstripe), as the docker stack has one.
+        "STRIPE_API_BASE": f"http://127.0.0.1:{LOCALSTRIPE_PORT}",
+        "STRIPE_JS_URL": f"http://127.0.0.1:{LOCALSTRIPE_PORT}/js.stripe.com/v3/",
+        "STRIPE_SECRET_KEY": "sk_test_bench",  # pragma: allowlist secret
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
+        "STRIPE_WEBHOOK_SECRET": "whsec_bench",  # pragma: allowlist secret
     }
 
 
@@ -438,6 +454,17 @@ def count_queries() -> dict:
         "checkout form": "/orders/create/",
     }
     counts = {"products": Product.objects.count()}
+    # The payment page of an order placed from a cart of its own (a reload: its PaymentIntent,
+    # at the bench's localstripe, exists), counted like the others.
+    payer = Client()
+    assert payer.post(f"/cart/add/{products[0].id}/", {"quantity": 1}).status_code == 302
+    form = payer.get("/orders/create/").content.decode()
+    shown = re.search(r'name="shown" value="([^"]+)"', form).group(1)
+    placed = payer.post("/orders/create/", {
+        "first_name": "Bench", "last_name": "Mark", "email": "bench@example.com", "address": "1 Loop Road",
+        "postal_code": "12345", "city": "Localhost", "shown": shown})
+    if placed.status_code != 302:
+        raise SystemExit(f"checkout answered {placed.status_code}")
     for name, url in pages.items():
         client.get(url)  # the first request of a process warms caches (templates, content types)
         with CaptureQueriesContext(connection) as captured:
@@ -445,6 +472,12 @@ def count_queries() -> dict:
         if status != 200:
             raise SystemExit(f"GET {url} answered {status}")
         counts[name] = len(captured)
+    payer.get(placed.url)
+    with CaptureQueriesContext(connection) as captured:
+        status = payer.get(placed.url).status_code
+    if status != 200:
+        raise SystemExit(f"GET {placed.url} answered {status}")
+    counts["payment page"] = len(captured)
     return counts
 
 
@@ -454,6 +487,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# localstripe writes its whole store to one file in /tmp after every object it creates, which
+# makes each payment page slower than the last (and no real Stripe does it): the bench's runs
+# with that write turned off. Everything else is the PyPI package as make run starts it.
+LOCALSTRIPE_IN_MEMORY = (
+    "import localstripe.resources as r; r.Store.dump_to_disk = lambda self: None; "
+    "from localstripe.server import start; start()"
+)
+
+
+def start_localstripe(env: dict[str, str], work: Path) -> subprocess.Popen:
+    log = open(work / "localstripe.log", "w")
+    server = subprocess.Popen([PYTHON, "-c", LOCALSTRIPE_IN_MEMORY, "--port", str(LOCALSTRIPE_PORT),
+                               "--from-scratch"], env=env, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{env['STRIPE_JS_URL']}", timeout=2):
+                return server
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"localstripe did not start:\n{(work / 'localstripe.log').read_text()}")
+        time.sleep(0.2)
 
 
 def start_gunicorn(env: dict[str, str], port: int, work: Path, workers: int = WORKERS,
@@ -541,12 +599,12 @@ def report(r: dict) -> None:
           f"mean {floor:.0f}.", end="")
     if (journey := r["runs"].get("checkout journey")) is not None:
         print(f" checkout journeys: {journey['journeys']} in {r['seconds']} s "
-              f"({journey['journeys_per_s']:.1f}/s, 5 requests each).", end="")
+              f"({journey['journeys_per_s']:.1f}/s, 6 requests each).", end="")
     print()
     print(f"\n| page | queries, {SMALL} products | queries, {BIG:,} products |")
     print("| --- | ---: | ---: |")
     small, big = r["queries"][str(SMALL)], r["queries"][str(BIG)]
-    for page in ("floor", "list", "category", "detail", "cart", "checkout form"):
+    for page in ("floor", "list", "category", "detail", "cart", "checkout form", "payment page"):
         print(f"| {page} | {small[page]} | {big[page]} |")
     v = r["versions"]
     print(f"\nSetup: gunicorn {v['gunicorn']} ({r['workers']} sync workers), production settings "

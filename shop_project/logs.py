@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from django.core.signals import request_finished
 from django.dispatch import receiver
+from django.http import QueryDict
 from django.urls import Resolver404, resolve
 
 # Production's formatter (settings/production.py): the record's own fields, and every extra
@@ -135,7 +136,9 @@ def _request_fields(request, response, started: float) -> dict:
         "route": match.route if match else None,
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-        "order_id": _order_id(match) or _redirect_order_id(response),
+        "order_id": (
+            _order_id(match) or _payment_page_order_id(match, request.GET) or _redirect_order_id(response)
+        ),
     }
 
 
@@ -151,15 +154,25 @@ def _order_id(match) -> int | None:
         return None
 
 
+def _payment_page_order_id(match, query) -> int | None:
+    """The payment pages name their order in the query string (?order=<id>), an id and nothing else."""
+    if match is None or match.namespace != "payment":
+        return None
+    value = query.get("order", "")
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
 def _redirect_order_id(response) -> int | None:
     """The order a redirect leads to: checkout's POST names the order it made only so."""
     location = response.get("Location") if 300 <= response.status_code < 400 else None
     if not location:
         return None
+    address = urlsplit(location)
     try:
-        return _order_id(resolve(urlsplit(location).path))
+        match = resolve(address.path)
     except Resolver404:
         return None
+    return _order_id(match) or _payment_page_order_id(match, QueryDict(address.query))
 
 
 # Celery tasks ---------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def checkout(client, product):
 def placed_order(response) -> Order:
     assert response.status_code == 302, response.content.decode()[:500]
     order = Order.objects.get()
-    assert response["Location"] == reverse("orders:order_created", args=[order.id])
+    assert response["Location"] == f"{reverse('payment:process')}?order={order.id}"
     return order
 
 

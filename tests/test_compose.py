@@ -45,7 +45,9 @@ from kombu import Connection
 from apps.orders.models import ConfirmationStatus, Order
 from apps.orders.tests.checkout import hidden_fields
 from apps.orders.tests.factories import CUSTOMER
+from apps.payment.tests.cards import VISA, card_into_setup_intent
 from apps.shop.models import Product
+from devtools.localstripe import LocalStripe
 from devtools.workers import closed_port, worker_database_url
 from shop_project.celery import app as celery_app
 
@@ -58,11 +60,12 @@ LOCAL_RABBITMQ = "127.0.0.1:5672"
 # The commands find python, gunicorn and celery on PATH, as in the image.
 VENV_BIN = Path(sys.executable).parent
 
-STACK_SERVICES = {"web", "worker", "beat", "db", "rabbitmq", "mailpit"}
+STACK_SERVICES = {"web", "worker", "beat", "db", "rabbitmq", "mailpit", "localstripe", "localstripe-webhook"}
 # What the issue asks the stack's processes to run with (besides the secret and the database).
 STACK_ENVIRONMENT = {
     "DJANGO_SETTINGS_MODULE": "shop_project.settings.production",
-    "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+    # "web": the host localstripe's webhooks reach the shop at.
+    "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1,web",
     "CELERY_BROKER_URL": "amqp://guest:guest@rabbitmq:5672//",
     "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     "DJANGO_EMAIL_HOST": "mailpit",
@@ -72,7 +75,13 @@ STACK_ENVIRONMENT = {
     "DJANGO_SECURE_HSTS_SECONDS": "0",
     # No buckets: WhiteNoise and the media volume, chosen explicitly.
     "DJANGO_STORAGE": "local",
+    # localstripe: the server calls it in the stack, the browser on its published port.
+    "STRIPE_API_BASE": "http://localstripe:8420",
+    "STRIPE_JS_URL": "http://127.0.0.1:8420/js.stripe.com/v3/",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_localstripe",
 }
+LOCALSTRIPE_PIN = next(line for line in (Path(__file__).resolve().parents[1] / "requirements-dev.txt")
+                       .read_text().splitlines() if line.startswith("localstripe=="))
 # Importing Django and Celery and connecting, on a slow CI machine.
 START_SECONDS = 30
 EMAIL_ARRIVAL_SECONDS = 20
@@ -241,6 +250,23 @@ class TestComposeFile:
             assert urllib.parse.urlsplit(environment["DATABASE_URL"]).hostname == "db"
             # No bucket: WhiteNoise and the media volume, which the production settings then serve.
             assert not {"DJANGO_STATIC_BUCKET", "DJANGO_MEDIA_BUCKET"} & set(environment)
+            assert environment["STRIPE_SECRET_KEY"].startswith("sk_test_")
+            assert environment["STRIPE_WEBHOOK_SECRET"].startswith("whsec_")
+
+    def test_localstripe_runs_the_pinned_fake_stripe_and_gets_the_shops_webhook(self):
+        services = compose_config()["services"]
+        localstripe = services["localstripe"]
+        assert localstripe["image"].startswith("python:3.11")
+        install, run = localstripe_command(localstripe)
+        assert f"pip install --quiet --no-cache-dir {LOCALSTRIPE_PIN}" in install
+        assert run[:3] == ["localstripe", "--port", "8420"]
+        assert published_ports(localstripe).get(8420) == 8420
+        assert localstripe["healthcheck"]["test"]
+        webhook = services["localstripe-webhook"]
+        assert service_command(webhook)[:5] == ["python", "manage.py", "localstripe_webhook", "--shop",
+                                                "http://web:8000"]
+        assert webhook["depends_on"]["localstripe"]["condition"] == "service_healthy"
+        assert webhook.get("restart") == "no"
 
     def test_migrations_and_seed_run_once_before_the_web_starts(self):
         services = compose_config()["services"]
@@ -399,6 +425,16 @@ def build_image_tree(destination: Path) -> None:
     assert (destination / "staticfiles" / "staticfiles.json").exists()
 
 
+def localstripe_command(service: dict) -> tuple[str, list[str]]:
+    """The localstripe service's `sh -c "pip install … && exec localstripe …"`: what it installs
+    into the python image, and the command it then runs (which this machine's venv has)."""
+    command = service_command(service)
+    assert command[:2] == ["sh", "-c"], command
+    install, separator, run = command[2].partition("&& exec ")
+    assert separator, command
+    return install, shlex.split(run)
+
+
 def host_environment(image_env: dict[str, str]) -> dict[str, str]:
     """This machine's environment minus what would point elsewhere, plus the image's ENV."""
     env = {name: value for name, value in os.environ.items()
@@ -409,7 +445,8 @@ def host_environment(image_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def stack_environment(service: dict, *, image_root: Path, smtp_port: int) -> dict[str, str]:
+def stack_environment(service: dict, *, image_root: Path, smtp_port: int,
+                      localstripe_port: int) -> dict[str, str]:
     """The service's environment from the compose file, with the stack's hosts on this machine."""
     compose_env = service_environment(service)
     workdir = dockerfile_one("WORKDIR")
@@ -422,6 +459,10 @@ def stack_environment(service: dict, *, image_root: Path, smtp_port: int) -> dic
         DJANGO_EMAIL_HOST="127.0.0.1",
         DJANGO_EMAIL_PORT=str(smtp_port),
     )
+    for name in ("STRIPE_API_BASE", "STRIPE_JS_URL"):
+        if name in compose_env:
+            local = compose_env[name].replace("//localstripe:8420", f"//127.0.0.1:{localstripe_port}")
+            compose_env[name] = local.replace("//127.0.0.1:8420", f"//127.0.0.1:{localstripe_port}")
     # Paths in the image (the media volume) are under the copy of the build context.
     for name, value in compose_env.items():
         if value == workdir or value.startswith(workdir + "/"):
@@ -468,8 +509,11 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
     log_dir = tmp_path / "logs"
     log_dir.mkdir()
 
+    localstripe_port = closed_port()
+
     def env_of(name):
-        return stack_environment(services[name], image_root=image_root, smtp_port=smtp_port)
+        return stack_environment(services[name], image_root=image_root, smtp_port=smtp_port,
+                                 localstripe_port=localstripe_port)
 
     def run_once(name):
         result = subprocess.run(service_command(services[name]), cwd=image_root, env=env_of(name),
@@ -489,6 +533,10 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
         controller.start()
         stack.callback(controller.stop)
+        _, localstripe_run = localstripe_command(services["localstripe"])
+        localstripe = stack.enter_context(Service(
+            "localstripe", with_option(localstripe_run, "--port", str(localstripe_port)),
+            env=host_environment({}), cwd=image_root, log_dir=log_dir))
         web = stack.enter_context(Service("web", web_command, env=env_of("web"),
                                           cwd=image_root, log_dir=log_dir))
         worker = stack.enter_context(Service("worker", service_command(services["worker"]),
@@ -534,9 +582,29 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
                                              csrf_from=order_form.decode())
         assert status == 302, body.decode()[:2000]
         order = Order.objects.get()
-        assert headers["Location"] == f"/orders/created/{order.id}/"
-        status, _, thanks = browser.get(headers["Location"])
+        assert headers["Location"] == f"/payment/process/?order={order.id}"
+        status, _, thanks = browser.get(f"/orders/created/{order.id}/")
         assert status == 200 and f'<strong class="order-number">{order.id}</strong>' in thanks.decode()
+
+        # The payment page, its PaymentIntent made at the stack's localstripe; the card goes into
+        # the page's SetupIntent as its Stripe.js sends it, then the page posts the PaymentMethod.
+        webhook = service_command(services["localstripe-webhook"])
+        webhook = with_option(webhook, "--shop", f"http://127.0.0.1:{port}")
+        registered = subprocess.run(webhook, cwd=image_root, env=env_of("localstripe-webhook"),
+                                    capture_output=True, text=True, timeout=120)
+        assert registered.returncode == 0, registered.stderr
+        assert f"posts its events to http://127.0.0.1:{port}/payment/webhook/" in registered.stdout
+        status, _, payment_page = browser.get(headers["Location"])
+        assert status == 200, payment_page.decode()[:2000]
+        secret = re.search(r'data-setup-client-secret="([^"]+)"', payment_page.decode()).group(1)
+        local = LocalStripe(api_base=f"http://127.0.0.1:{localstripe_port}")
+        method = card_into_setup_intent(local, secret, VISA)
+        status, headers, _ = browser.post(headers["Location"], {"payment_method": method},
+                                          csrf_from=payment_page.decode())
+        assert (status, headers["Location"]) == (302, f"/payment/completed/?order={order.id}")
+        status, _, completed = browser.get(headers["Location"])
+        assert status == 200 and "Your order is paid" in completed.decode()
+        assert localstripe.process.poll() is None
 
         # The worker sends the confirmation over SMTP, where the stack has mailpit.
         worker.wait_until(lambda: inbox.messages, "e-mail at the SMTP sink", EMAIL_ARRIVAL_SECONDS)

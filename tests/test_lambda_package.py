@@ -82,7 +82,10 @@ def aws(moto_sqs_server):
         secret = boto3.client("secretsmanager").create_secret(
             Name=f"myshop-dev-app-{suffix}",
             SecretString=json.dumps({"DJANGO_SECRET_KEY": get_random_secret_key(),
-                                     "DATABASE_URL": worker_database_url()}),
+                                     "DATABASE_URL": worker_database_url(),
+                                     # As infra/README.md says to add them ("Payments").
+                                     "STRIPE_SECRET_KEY": "sk_test_package",  # pragma: allowlist secret
+                                     "STRIPE_WEBHOOK_SECRET": "whsec_package"}),  # pragma: allowlist secret
         )
         yield {"server": moto_sqs_server, "queue": queue, "buckets": buckets, "secret_arn": secret["ARN"]}
 
@@ -101,6 +104,7 @@ def container(package_dir, lambda_runtime, aws):
         DJANGO_MEDIA_BUCKET=aws["buckets"]["media"],
         DJANGO_STATIC_DOMAIN=FILES_DOMAIN,
         DJANGO_MEDIA_DOMAIN=FILES_DOMAIN,
+        STRIPE_PUBLISHABLE_KEY="pk_test_lambda-package",  # zappa_settings.json's
     )
     with LambdaContainer(package_dir=package_dir, runtime=lambda_runtime, env=env) as running:
         yield running
@@ -222,7 +226,7 @@ def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(conta
     placed = shopper.request("POST", "/orders/create/", form={**hidden_fields(checkout), **CUSTOMER})
     assert placed["statusCode"] == 302, placed.get("body", "")[:2000]
     order = Order.objects.get()
-    assert placed["headers"]["Location"] == f"/dev/orders/created/{order.id}/"
+    assert placed["headers"]["Location"] == f"/dev/payment/process/?order={order.id}"
     assert f"<strong class=\"order-number\">{order.id}</strong>" in body_of(
         shopper.request("GET", f"/orders/created/{order.id}/")
     )

@@ -23,6 +23,17 @@ AWS_ENVIRONMENT = {
     "DJANGO_STATIC_BUCKET": "myshop-dev-static",
     "DJANGO_MEDIA_BUCKET": "myshop-dev-media",
     "AWS_REGION": "eu-west-1",
+    "STRIPE_SECRET_KEY": "sk_test_example-secret-key-for-the-settings-tests",  # pragma: allowlist secret
+    "STRIPE_WEBHOOK_SECRET": "whsec_example-signing-secret",  # pragma: allowlist secret
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_example-publishable-key",
+}
+
+
+# Stripe.js from js.stripe.com: its script, its frames (the card element, 3-D Secure), its API.
+STRIPE_JS = {
+    "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+    "frame-src": ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"],
+    "connect-src": ["https://api.stripe.com"],
 }
 
 
@@ -268,8 +279,9 @@ def test_settings_serve_https_behind_api_gateway_and_log_json():
     static = "https://myshop-dev-static.s3.eu-west-1.amazonaws.com"
     media = "https://myshop-dev-media.s3.eu-west-1.amazonaws.com"
     assert values["csp"] == {
-        "default-src": ["'none'"], "script-src": ["'self'", static], "style-src": ["'self'", static],
-        "img-src": ["'self'", static, media], "connect-src": ["'self'"], "frame-src": ["'none'"],
+        "default-src": ["'none'"], "script-src": ["'self'", static, *STRIPE_JS["script-src"]],
+        "style-src": ["'self'", static], "img-src": ["'self'", static, media],
+        "connect-src": ["'self'", *STRIPE_JS["connect-src"]], "frame-src": STRIPE_JS["frame-src"],
         "form-action": ["'self'"], "base-uri": ["'none'"], "frame-ancestors": ["'none'"],
     }
 
@@ -300,6 +312,54 @@ def test_env_example_lists_every_variable_production_reads():
 def test_env_example_holds_no_real_looking_secret(name):
     values = env_example()
     assert "change-me" in values[name] or "password" in values[name]
+
+
+# --- Payments: Stripe's keys, with no localstripe default -------------------------------------
+
+
+@pytest.mark.parametrize("name", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY"])
+def test_a_missing_stripe_key_stops_the_start_naming_it(name):
+    assert f"Set the {name} environment variable" in refusal(without(name))
+    assert f"Set the {name} environment variable" in refusal(without(**{name: ""}))
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("STRIPE_SECRET_KEY", "pk_test_example-publishable-key"),
+    ("STRIPE_PUBLISHABLE_KEY", "sk_test_example-secret-key"),  # pragma: allowlist secret
+    ("STRIPE_WEBHOOK_SECRET", "sk_test_example-secret-key"),  # pragma: allowlist secret
+])
+def test_a_stripe_key_in_the_wrong_variable_stops_the_start(name, value):
+    assert f"{name} does not look like one" in refusal(without(**{name: value}))
+
+
+def test_production_talks_to_stripe_itself_and_its_policy_allows_stripe_js():
+    seen = production_settings(AWS_ENVIRONMENT, "STRIPE_API_BASE", "STRIPE_JS_URL", "STRIPE_SECRET_KEY",
+                               "CONTENT_SECURITY_POLICY")
+    directives = seen["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]
+
+    assert (seen["STRIPE_API_BASE"], seen["STRIPE_JS_URL"]) == ("", "https://js.stripe.com/v3/")
+    assert seen["STRIPE_SECRET_KEY"] == AWS_ENVIRONMENT["STRIPE_SECRET_KEY"]
+    assert "https://js.stripe.com" in directives["script-src"]
+    assert {"https://js.stripe.com", "https://hooks.stripe.com"} <= set(directives["frame-src"])
+    assert "https://api.stripe.com" in directives["connect-src"]
+
+
+def test_the_stripe_secrets_come_from_secrets_manager_like_the_database_url(monkeypatch):
+    """On Lambda, the JSON secret DJANGO_SECRETS_ID names carries them (infra/README.md)."""
+    from shop_project.aws_secrets import copy_into_environment
+
+    secret = {"STRIPE_SECRET_KEY": "sk_test_from-the-secret",  # pragma: allowlist secret
+              "STRIPE_WEBHOOK_SECRET": "whsec_from-the-secret"}  # pragma: allowlist secret
+    for name in secret:
+        monkeypatch.delenv(name, raising=False)
+    copy_into_environment(secret)
+    try:
+        seen = production_settings({**without(*secret), **{n: os.environ[n] for n in secret}}, *secret)
+    finally:
+        for name in secret:
+            monkeypatch.delenv(name, raising=False)
+
+    assert seen == secret
 
 
 # Libraries only some requests or tasks use; each costs the web process's cold start if imported there.

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.coupons.models import Coupon
+from apps.orders.models import Order
 from apps.orders.tests.checkout import place_order
 from apps.recommendations.models import ProductPair
 from apps.shop.models import Product
@@ -74,6 +75,15 @@ CHECKOUT_FORM_QUERIES = 3
 # in production its own transaction), then the order and its items joined to their products.
 THANK_YOU_QUERIES = 8
 
+# The payment page, reloaded (the order's PaymentIntent exists, the cart settled): session, the
+# order with its items and their products (3), then under the order's row lock (here a
+# savepoint, its release; 2) the locked order and its items for the amount (2). Its first load
+# after checkout also finds the order from the cart's tokens and settles the cart (that query,
+# then the session row locked and written with their savepoint: 5) and stores the new
+# PaymentIntent's id (1). The Stripe calls are HTTP, not queries.
+PAYMENT_PAGE_QUERIES = 8
+PAYMENT_PAGE_FIRST_LOAD_QUERIES = 14
+
 
 class TestQueryCounts:
     def test_product_list(self, shopper, django_assert_num_queries):
@@ -113,13 +123,23 @@ class TestQueryCounts:
 
     def test_thank_you_page(self, shopper, django_assert_num_queries):
         client, _ = shopper
-        response = place_order(client)
-        assert response.status_code == 302
+        assert place_order(client).status_code == 302
+        thank_you = reverse("orders:order_created", args=[Order.objects.latest("id").id])
         with django_assert_num_queries(THANK_YOU_QUERIES):
-            assert client.get(response["Location"]).status_code == 200
+            assert client.get(thank_you).status_code == 200
 
     def test_checkout_form_with_a_coupon(self, coupon_applied, django_assert_num_queries):
         client, _ = coupon_applied
         with django_assert_num_queries(CHECKOUT_FORM_QUERIES + COUPON_QUERIES):
             response = client.get(reverse("orders:order_create"))
         assert response.context["totals"].discount_percent == 10
+
+    def test_payment_page(self, shopper, localstripe, django_assert_num_queries):
+        from apps.orders.tests.checkout import place_order
+
+        client, _ = shopper
+        placed = place_order(client)
+        with django_assert_num_queries(PAYMENT_PAGE_FIRST_LOAD_QUERIES):
+            assert client.get(placed.url).status_code == 200
+        with django_assert_num_queries(PAYMENT_PAGE_QUERIES):
+            assert client.get(placed.url).status_code == 200

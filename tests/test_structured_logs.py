@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from apps.orders.models import Order
 from apps.orders.tasks import order_created
-from apps.orders.tests.checkout import place_order
+from apps.orders.tests.checkout import place_order, thank_you_url
 from apps.orders.tests.factories import CUSTOMER
 from apps.shop.tests.factories import ProductFactory
 from shop_project import logs
@@ -94,7 +94,7 @@ class TestRequestLog:
         in_cart(client, ProductFactory(stock=3))
 
         response = place_order(client)
-        client.get(response["Location"])
+        client.get(thank_you_url(response))
 
         order = Order.objects.get()
         lines = {(line["method"], line["route"]): line for line in log_lines("shop_project.request")}
@@ -102,6 +102,12 @@ class TestRequestLog:
         assert lines[("POST", "orders/create/")]["order_id"] == order.id
         assert lines[("GET", "orders/created/<int:order_id>/")]["order_id"] == order.id
         assert lines[("GET", "orders/create/")]["order_id"] is None
+
+    def test_a_payment_page_line_names_its_order_from_the_query_string(self, client, log_lines):
+        client.get("/payment/canceled/?order=41")
+        client.get("/payment/canceled/?order=x41")
+        named = [line["order_id"] for line in log_lines("shop_project.request")]
+        assert named == [41, None]
 
     def test_other_lines_of_the_request_carry_its_ids(self, client, log_lines):
         # A 404 is logged by Django itself (django.request), inside the request.
@@ -145,7 +151,7 @@ class TestNoPersonalDataInLogs:
         # A query string may carry anything; the path is logged without it.
         client.get(f"/?q={CUSTOMER['email']}&name={CUSTOMER['last_name']}")
         in_cart(client, product)
-        thank_you = place_order(client)["Location"]
+        thank_you = thank_you_url(place_order(client))
         client.get(thank_you)
         order = Order.objects.get()
         order_created.apply(args=[order.id])

@@ -65,7 +65,9 @@ def production_ses_config() -> dict:
            "DJANGO_SECRET_KEY": get_random_secret_key(), "DJANGO_STORAGE": "local",
            "DJANGO_ALLOWED_HOSTS": "shop.example.com",
            "DATABASE_URL": "postgres://shop@db.internal/shop", "CELERY_BROKER_URL": "sqs://",
-           "AWS_REGION": "eu-west-1"}
+           "AWS_REGION": "eu-west-1", "STRIPE_PUBLISHABLE_KEY": "pk_test_time-limits",
+           "STRIPE_SECRET_KEY": "sk_test_time-limits",  # pragma: allowlist secret
+           "STRIPE_WEBHOOK_SECRET": "whsec_time-limits"}  # pragma: allowlist secret
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]

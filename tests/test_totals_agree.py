@@ -28,7 +28,7 @@ from apps.coupons.tests.factories import CouponFactory
 from apps.orders.emails import order_confirmation_message
 from apps.orders.models import Order
 from apps.orders.selectors import order_with_items
-from apps.orders.tests.checkout import checkout_form
+from apps.orders.tests.checkout import checkout_form, placed_order_id, thank_you_url
 from apps.orders.tests.factories import CUSTOMER
 from apps.payment.money import decimal_places, from_minor_units, to_minor_units
 from apps.shop.tests.factories import ProductFactory
@@ -136,13 +136,13 @@ def test_cart_checkout_page_order_and_charge_agree_to_the_cent(settings, lines, 
         fields = {**checkout_form(client), **CUSTOMER}
         response = client.post(reverse("orders:order_create"), fields)
         assert response.status_code == 302, response.content.decode()[:2000]
-        order = Order.objects.get(id=int(response["Location"].rstrip("/").rsplit("/", 1)[1]))
+        order = Order.objects.get(id=placed_order_id(response))
 
         subtotal = sum((Decimal(m).scaleb(-places) * q for m, q in lines), Decimal(0))
         expected_total = subtotal - exact_discount(subtotal, percent, places)
         shown = {"cart page": cart_total, "checkout page": checkout_total,
                  "thank-you page": _shown(r'<p class="total">Total: ' + _MONEY,
-                                          client.get(response["Location"]).content.decode())}
+                                          client.get(thank_you_url(response)).content.decode())}
         shown |= {name: read(order) for name, read in ORDER_TOTAL_READERS.items()}
         note(f"subtotal {subtotal} {currency}, {percent}% off: {shown}")
         assert order.discount == percent

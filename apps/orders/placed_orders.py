@@ -89,6 +89,12 @@ def order_placed_by_session(*, session, order_id: int) -> Order | None:
     return selectors.order_with_items(order_id=order_id)
 
 
+def latest_order_placed_by_session(*, session) -> int | None:
+    """The id of the order this session placed last (the payment page's default), if any."""
+    placed = _placed_order_ids(session)
+    return placed[-1] if placed else None
+
+
 def _placed_order_ids(session) -> list[int]:
     ids = session.get(_PLACED_ORDERS_SESSION_KEY)
     if not isinstance(ids, list):

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from apps.cart.cart import Cart
 from apps.cart.page import cart_lines_for_page
@@ -41,9 +42,9 @@ def order_create(request):
             except CheckoutError as error:
                 form.add_error(None, str(error))
             else:
-                # Nothing is written to the session here (see placed_orders): the thank-you
+                # Nothing is written to the session here (see placed_orders): the payment
                 # page finds the order through the cart token it consumed.
-                return redirect("orders:order_created", order_id=order.id)
+                return _to_payment(order.id)
     else:
         form = OrderCreateForm()
     # The lines the page shows: without what an order already holds, nor what cannot be bought.
@@ -52,9 +53,9 @@ def order_create(request):
         cart, ordered = cart_settle(session=request.session)
     lines = cart_lines_for_page(request, cart)
     if not lines and ordered:
-        # Everything in the cart was ordered (its thank-you page was never shown, or another
+        # Everything in the cart was ordered (its payment page was never shown, or another
         # tab placed it): that order is what the shopper is looking for.
-        return redirect("orders:order_created", order_id=ordered[-1].order_id)
+        return _to_payment(ordered[-1].order_id)
     for order in ordered:
         messages.warning(
             request,
@@ -70,6 +71,11 @@ def order_create(request):
     form.show(ShownCheckout.of(lines, coupon))
     context = {"cart": cart, "form": form, "coupon": coupon, "totals": cart_totals(lines, coupon)}
     return render(request, "orders/order/create.html", context)
+
+
+def _to_payment(order_id: int):
+    # The payment page shows the order and its card form, or says it is paid already.
+    return redirect(f"{reverse('payment:process')}?order={order_id}")
 
 
 def order_created(request, order_id):

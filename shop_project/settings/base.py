@@ -4,6 +4,7 @@ import os
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -139,24 +140,26 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
 
-def content_security_policy(*, static_origin: str, media_origin: str) -> dict:
+def content_security_policy(*, static_origin: str, media_origin: str, stripe_js_url: str) -> dict:
     """The Content-Security-Policy (django-csp): what the shop's and the admin's pages load.
 
     The pages load the shop's stylesheet and images and the admin's stylesheets, scripts and
     icons from STATIC_URL, product images from MEDIA_URL, and submit forms to the shop itself.
     No page has an inline script, inline style or event-handler attribute, and none may be
-    framed. The admin's scripts fetch from the same origin (autocomplete). Everything else is
-    refused. Stripe.js (STRIPE_JS_URL) adds its origin to STRIPE_JS_SOURCES below.
+    framed. The admin's scripts fetch from the same origin (autocomplete). The payment page
+    loads Stripe.js from `stripe_js_url`, which draws its frames and calls Stripe's API
+    (stripe_js_sources). Everything else is refused.
     """
     static, media = dict.fromkeys([SELF, static_origin]), dict.fromkeys([SELF, static_origin, media_origin])
+    stripe_js = stripe_js_sources(stripe_js_url)
     return {
         "DIRECTIVES": {
             "default-src": [NONE],
-            "script-src": [*static, *STRIPE_JS_SOURCES["script-src"]],
+            "script-src": [*static, *stripe_js["script-src"]],
             "style-src": [*static],
             "img-src": [*media],
-            "connect-src": [SELF, *STRIPE_JS_SOURCES["connect-src"]],
-            "frame-src": [*STRIPE_JS_SOURCES["frame-src"]] or [NONE],
+            "connect-src": [SELF, *stripe_js["connect-src"]],
+            "frame-src": [*stripe_js["frame-src"]] or [NONE],
             "form-action": [SELF],
             "base-uri": [NONE],
             "frame-ancestors": [NONE],
@@ -164,12 +167,27 @@ def content_security_policy(*, static_origin: str, media_origin: str) -> dict:
     }
 
 
-# The place for Stripe.js when payments land: its script, the frames of its card element and
-# the API it calls (e.g. "https://js.stripe.com" in script-src and frame-src).
-STRIPE_JS_SOURCES: dict[str, list[str]] = {"script-src": [], "frame-src": [], "connect-src": []}
-# Local and test serve static files and images from the shop's own origin; production, with
-# the buckets, names their domains (shop_project/settings/production.py).
-CONTENT_SECURITY_POLICY = content_security_policy(static_origin=SELF, media_origin=SELF)
+STRIPE_JS_ORIGIN = "https://js.stripe.com"
+
+
+def stripe_js_sources(stripe_js_url: str) -> dict[str, list[str]]:
+    """What Stripe.js served from `stripe_js_url` needs in the policy (STRIPE_JS_SOURCES).
+
+    Stripe's own (docs.stripe.com/security/guide#content-security-policy): its script and the
+    frames of the card element and of 3-D Secure from js.stripe.com and hooks.stripe.com, calls
+    to api.stripe.com. localstripe's stand-in serves the script and answers the calls from one
+    origin (the one STRIPE_JS_URL names), and draws no frame.
+    """
+    parts = urlsplit(stripe_js_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if origin == STRIPE_JS_ORIGIN:
+        return {
+            "script-src": [STRIPE_JS_ORIGIN, "https://*.js.stripe.com"],
+            "frame-src": [STRIPE_JS_ORIGIN, "https://*.js.stripe.com", "https://hooks.stripe.com"],
+            "connect-src": ["https://api.stripe.com"],
+        }
+    return {"script-src": [origin], "frame-src": [origin], "connect-src": [origin]}
+
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -326,6 +344,14 @@ SHOP_PAYMENT_TIMEOUT_MINUTES = env.int("SHOP_PAYMENT_TIMEOUT_MINUTES", default=3
 # Open unpaid orders one e-mail address, or one session, may hold: one client cannot reserve
 # the whole catalog by checking out and never paying.
 SHOP_MAX_UNPAID_ORDERS = env.int("SHOP_MAX_UNPAID_ORDERS", default=3)
+
+# What Stripe.js needs of the policy, from STRIPE_JS_URL's origin. Local and test serve static
+# files and images from the shop's own origin; production, with the buckets, names their
+# domains (shop_project/settings/production.py), and local and test point STRIPE_JS_URL at
+# localstripe: each settings module that changes one of them computes the policy again.
+STRIPE_JS_SOURCES = stripe_js_sources(STRIPE_JS_URL)
+CONTENT_SECURITY_POLICY = content_security_policy(
+    static_origin=SELF, media_origin=SELF, stripe_js_url=STRIPE_JS_URL)
 
 CART_SESSION_ID = "cart"
 # A shopper can hold at most this many units of one product in the cart.

@@ -16,7 +16,7 @@ from shop_project.aws_secrets import secrets_into_environment
 from shop_project.logs import JSON_FORMATTER
 
 from .base import *  # noqa: F403
-from .base import CELERY_SQS_QUEUE_URL, MIDDLEWARE, content_security_policy, env
+from .base import CELERY_SQS_QUEUE_URL, MIDDLEWARE, STRIPE_JS_URL, content_security_policy, env
 
 secrets_into_environment(env("DJANGO_SECRETS_ID", default=""))
 
@@ -116,7 +116,34 @@ else:
     MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
     SERVE_MEDIA = True
     MEDIA_ORIGIN = STATIC_ORIGIN = SELF
-CONTENT_SECURITY_POLICY = content_security_policy(static_origin=STATIC_ORIGIN, media_origin=MEDIA_ORIGIN)
+CONTENT_SECURITY_POLICY = content_security_policy(
+    static_origin=STATIC_ORIGIN, media_origin=MEDIA_ORIGIN, stripe_js_url=STRIPE_JS_URL)
+
+# Payments ------------------------------------------------------------------------------------
+# No default, unlike local and test (localstripe's): a missing key stops the start. On Lambda
+# the secret key and the webhook's signing secret come from Secrets Manager (the JSON secret
+# DJANGO_SECRETS_ID names, like DATABASE_URL), the publishable key from zappa_settings.json;
+# the docker stack sets all three for its localstripe. The prefixes catch a key pasted into
+# the wrong variable (a publishable key as the secret one would fail on the first payment).
+STRIPE_KEY_PREFIXES = {
+    "STRIPE_SECRET_KEY": ("sk_", "rk_"),  # a secret or a restricted key
+    "STRIPE_PUBLISHABLE_KEY": ("pk_",),
+    "STRIPE_WEBHOOK_SECRET": ("whsec_",),
+}
+
+
+def checked_stripe_key(name: str) -> str:
+    value = env.verbatim(name)
+    if not value.startswith(STRIPE_KEY_PREFIXES[name]):
+        raise ImproperlyConfigured(
+            f"{name} does not look like one ({value[:3]}...): it starts with "
+            f"{' or '.join(STRIPE_KEY_PREFIXES[name])} (Stripe's dashboard, Developers > API keys)")
+    return value
+
+
+STRIPE_SECRET_KEY = checked_stripe_key("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = checked_stripe_key("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = checked_stripe_key("STRIPE_WEBHOOK_SECRET")
 
 # E-mail --------------------------------------------------------------------------------------
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django_ses.SESBackend")

@@ -3,8 +3,10 @@
 import tempfile
 from pathlib import Path
 
+from csp.constants import SELF
+
 from .base import *  # noqa: F403
-from .base import DATABASES, celery_broker_transport_options, env
+from .base import DATABASES, celery_broker_transport_options, content_security_policy, env, stripe_js_sources
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-test-key-for-pytest-only-never-used-in-production")
 DEBUG = False
@@ -31,3 +33,11 @@ SHOP_MAX_UNPAID_ORDERS = env.int("SHOP_MAX_UNPAID_ORDERS", default=1_000_000)
 # broker tests start real workers with their own CELERY_BROKER_URL.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker_transport_options(CELERY_BROKER_URL)
+
+# Never Stripe itself: localstripe, as under `make run`. The `localstripe` fixture
+# (tests/support/stripe.py) points these, and the policy, at the server the tests start.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
+STRIPE_JS_URL = env("STRIPE_JS_URL", default=f"{STRIPE_API_BASE}/js.stripe.com/v3/")
+STRIPE_JS_SOURCES = stripe_js_sources(STRIPE_JS_URL)
+CONTENT_SECURITY_POLICY = content_security_policy(
+    static_origin=SELF, media_origin=SELF, stripe_js_url=STRIPE_JS_URL)

@@ -38,7 +38,9 @@ def violations(page) -> list[str]:
     return page.evaluate("window.__cspViolations")
 
 
-def test_a_shopper_and_a_clerk_meet_no_refused_resource(page, live_server, product, django_user_model):
+def test_a_shopper_and_a_clerk_meet_no_refused_resource(
+    page, live_server, product, django_user_model, localstripe
+):
     page.add_init_script(LISTEN_FOR_VIOLATIONS)
     seen = {}
 
@@ -62,7 +64,12 @@ def test_a_shopper_and_a_clerk_meet_no_refused_resource(page, live_server, produ
     for field, value in CUSTOMER.items():
         page.locator(f"#id_{field}").fill(value)
     page.get_by_role("button", name="Place order").click()
-    page.wait_for_url("**/orders/created/**")
+    page.wait_for_url("**/payment/process/**")
+    # Stripe.js (localstripe's) loaded and drew the card element.
+    expect(page.locator("#card-element input")).to_have_count(5)
+    visit("payment")
+    page.goto(f"{live_server.url}/orders/created/{page.url.rsplit('=', 1)[1]}/")
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     visit("thank-you")
 
     django_user_model.objects.create_superuser("staff", "staff@example.com", PASSWORD)

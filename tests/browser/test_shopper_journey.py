@@ -1,4 +1,4 @@
-"""A shopper in a real browser: list → category → product → cart → checkout → thank-you → e-mail.
+"""A shopper in a real browser: list → category → product → cart → checkout → payment page → e-mail.
 
 The live server runs in a thread of this process and publishes the confirmation to an
 embedded broker that a real `celery worker` subprocess drains, so the e-mail at the end has
@@ -30,7 +30,7 @@ def fill_checkout(page, customer: dict) -> None:
 
 class TestShopperJourney:
     def test_shopper_buys_from_a_category_and_gets_the_confirmation_email(
-        self, page, live_server, screenshot, embedded_broker_worker, mail_dir
+        self, page, live_server, screenshot, embedded_broker_worker, mail_dir, localstripe
     ):
         call_command("seed_catalog", products=12, stdout=StringIO())
 
@@ -81,13 +81,15 @@ class TestShopperJourney:
         page.locator("[name=email]").fill(CUSTOMER["email"])
         screenshot("07-checkout")
         page.get_by_role("button", name="Place order").click()
-        expect(page.get_by_role("heading", name="Thank you", level=1)).to_be_visible()
+        # Checkout leads to the payment page (tests/browser/test_payment_journey.py pays there).
+        expect(page.get_by_role("heading", name="Pay for your order", level=1)).to_be_visible()
         order_number = page.locator(".order-number").inner_text()
-        screenshot("08-thank-you")
+        expect(page.locator("#card-element input")).to_have_count(5)
+        screenshot("08-payment")
 
         order = Order.objects.get()
         assert order_number == str(order.id)
-        assert page.url == f"{live_server.url}/orders/created/{order.id}/"
+        assert page.url == f"{live_server.url}/payment/process/?order={order.id}"
         assert {field: getattr(order, field) for field in CUSTOMER} == CUSTOMER
         item = order.items.get()
         assert (item.product_id, item.quantity, item.price) == (product.id, 3, product.price)

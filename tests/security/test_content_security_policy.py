@@ -23,13 +23,15 @@ pytestmark = pytest.mark.django_db
 
 # The whole policy under the test settings, where static files and images share the shop's
 # origin (production names the buckets' domains: tests/test_production_settings.py).
+# Stripe.js is localstripe's stand-in there, served with its API from one origin.
+LOCALSTRIPE = "http://127.0.0.1:8420"
 EXPECTED_POLICY = {
     "default-src": ["'none'"],
-    "script-src": ["'self'"],
+    "script-src": ["'self'", LOCALSTRIPE],
     "style-src": ["'self'"],
     "img-src": ["'self'"],
-    "connect-src": ["'self'"],
-    "frame-src": ["'none'"],
+    "connect-src": ["'self'", LOCALSTRIPE],
+    "frame-src": [LOCALSTRIPE],
     "form-action": ["'self'"],
     "base-uri": ["'none'"],
     "frame-ancestors": ["'none'"],
@@ -146,7 +148,7 @@ def test_every_shop_page_says_the_policy_and_loads_only_what_it_allows(shopper, 
     pages["checkout"] = shopper.get("/orders/create/")
     placed = shopper.post("/orders/create/", {**hidden_fields(pages["checkout"]), **CUSTOMER})
     assert placed.status_code == 302
-    pages["thank-you"] = shopper.get(placed.url)
+    pages["thank-you"] = shopper.get(f"/orders/created/{placed.url.rsplit('?order=', 1)[1]}/")
     pages["admin login"] = Client().get("/admin/login/")
 
     assert {name: parse_policy(page["Content-Security-Policy"]) for name, page in pages.items()} == {
@@ -156,6 +158,29 @@ def test_every_shop_page_says_the_policy_and_loads_only_what_it_allows(shopper, 
     # the stylesheet, forms to the shop, the admin's scripts.
     used = set().union(*(loaded(page) for page in pages.values()))
     assert used == {"img-src", "style-src", "form-action", "script-src"}
+
+
+def test_the_payment_page_loads_stripe_js_and_the_card_script_as_the_policy_allows(shopper, localstripe):
+    placed = place_order(shopper)
+
+    page = shopper.get(placed.url)
+
+    assert "payment/process.html" in [t.name for t in page.templates]
+    policy = parse_policy(page["Content-Security-Policy"])
+    assert {name: policy[name] for name in ("script-src", "connect-src", "frame-src")} == {
+        "script-src": ["'self'", localstripe.api_base],
+        "connect-src": ["'self'", localstripe.api_base],
+        "frame-src": [localstripe.api_base],
+    }
+    assert refused_by_policy(page) == []
+    scripts = [url for directive, url in _loads(page) if directive == "script-src"]
+    assert scripts[0] == localstripe.js_url and scripts[1].endswith("/payment/js/process.js")
+
+
+def _loads(response) -> list[tuple[str, str]]:
+    page = PageResources()
+    page.feed(response.content.decode())
+    return page.loads
 
 
 def test_pages_cached_for_visitors_without_a_session_keep_the_header(product):
@@ -172,7 +197,7 @@ def test_pages_cached_for_visitors_without_a_session_keep_the_header(product):
 ])
 def test_the_admin_pages_load_only_what_the_policy_allows(staff, shopper, product, page):
     placed = place_order(shopper)
-    order_id = placed.url.rstrip("/").rsplit("/", 1)[-1]
+    order_id = placed.url.rsplit("?order=", 1)[1]
 
     response = staff.get(page.format(product=product.id, order=order_id))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from csp.constants import SELF
 
 from devtools.localstripe import PUBLISHABLE_KEY, SECRET_KEY, LocalStripe, localstripe_server
 
@@ -31,4 +32,11 @@ def localstripe(localstripe_session_server: LocalStripe, settings) -> LocalStrip
     settings.STRIPE_JS_URL = localstripe_session_server.js_url
     settings.STRIPE_SECRET_KEY = SECRET_KEY
     settings.STRIPE_PUBLISHABLE_KEY = PUBLISHABLE_KEY
+    # The payment page loads its Stripe.js: the policy allows this server's origin.
+    from shop_project.settings.base import content_security_policy, stripe_js_sources
+
+    js_url = localstripe_session_server.js_url
+    settings.STRIPE_JS_SOURCES = stripe_js_sources(js_url)
+    settings.CONTENT_SECURITY_POLICY = content_security_policy(
+        static_origin=SELF, media_origin=SELF, stripe_js_url=js_url)
     return localstripe_session_server

@@ -19,7 +19,7 @@ from apps.orders import services
 from apps.orders.emails import order_confirmation_message
 from apps.orders.models import Order
 from apps.orders.selectors import order_with_items
-from apps.orders.tests.checkout import CREATE_URL, checkout_form
+from apps.orders.tests.checkout import CREATE_URL, checkout_form, thank_you_url
 from apps.orders.tests.factories import CUSTOMER
 from apps.payment.signals import order_cancelled
 from apps.shop.tests.factories import ProductFactory
@@ -68,7 +68,7 @@ class TestCheckoutWithACoupon:
         assert (order.get_subtotal(), order.get_discount(), order.get_total_cost()) == (
             Decimal("62.30"), Decimal("9.35"), Decimal("52.95"))
         assert Coupon.objects.get(id=coupon.id).used == 1
-        thank_you = shopper.get(response["Location"]).content.decode()
+        thank_you = shopper.get(thank_you_url(response)).content.decode()
         assert "Subtotal: $62.30" in thank_you and "−$9.35" in thank_you and "Total: $52.95" in thank_you
 
     def test_the_order_keeps_the_percent_it_was_placed_with(self, shopper, coupon):

@@ -38,3 +38,17 @@ def checkout_form(client: Client) -> dict[str, str]:
 def place_order(client: Client, customer: dict | None = None, **post_kwargs):
     """Show the checkout page, then submit it with `customer` (the six fields), as a shopper does."""
     return client.post(CREATE_URL, {**checkout_form(client), **(customer or CUSTOMER)}, **post_kwargs)
+
+
+def placed_order_id(response) -> int | None:
+    """The id of the order a checkout POST placed (it redirects to the order's payment page), or None."""
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    _, marker, order_id = location.partition(f"{reverse('payment:process')}?order=")
+    return int(order_id) if marker and order_id.isdigit() else None
+
+
+def thank_you_url(response) -> str:
+    """The thank-you page of the order a checkout POST placed."""
+    order_id = placed_order_id(response)
+    assert order_id is not None, f"no order was placed: {response.status_code} {response.get('Location')}"
+    return reverse("orders:order_created", args=[order_id])

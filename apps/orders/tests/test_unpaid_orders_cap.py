@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.orders.models import Order, OrderStatus
 from apps.orders.placed_orders import session_reference
-from apps.orders.tests.checkout import checkout_form, place_order
+from apps.orders.tests.checkout import checkout_form, place_order, placed_order_id
 from apps.orders.tests.factories import CUSTOMER, OrderFactory
 from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
@@ -39,7 +39,7 @@ def open_orders(email: str, count: int, **fields) -> list[Order]:
 
 
 def placed(response) -> bool:
-    return response.status_code == 302 and "/orders/created/" in response["Location"]
+    return placed_order_id(response) is not None
 
 
 @pytest.mark.django_db

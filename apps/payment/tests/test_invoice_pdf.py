@@ -128,7 +128,7 @@ class TestFormatMoney:
             ("1234.5", "eur", "1,234.50 EUR"),
             ("15000.00", "krw", "15,000 KRW"),  # KRW has no decimals
             ("1500000", "jpy", "1,500,000 JPY"),
-            ("1.235", "kwd", "1.235 KWD"),
+            ("1.235", "kwd", "1.240 KWD"),  # Stripe charges KWD in tens of fils
             ("0.005", "usd", "0.01 USD"),  # the shop's one rounding rule (half up)
         ],
     )

@@ -6,7 +6,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains
 
 from apps.orders.models import Order
-from apps.orders.tests.checkout import place_order
+from apps.orders.tests.checkout import place_order, thank_you_url
 from apps.payment import services
 from apps.shop.tests.factories import ProductFactory
 
@@ -16,7 +16,7 @@ class TestThankYouPageStatus:
     def test_shows_awaiting_payment_then_paid(self):
         client = Client()
         client.post(reverse("cart:cart_add", args=[ProductFactory(stock=5).id]), {"quantity": 1})
-        thank_you = place_order(client)["Location"]
+        thank_you = thank_you_url(place_order(client))
 
         assertContains(client.get(thank_you), "Status: <strong>Awaiting payment</strong>", html=False)
 

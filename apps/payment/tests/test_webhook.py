@@ -26,7 +26,7 @@ from apps.payment.tests.stripe_events import (
 )
 
 CONCURRENT_DELIVERIES = 10
-QUERIES_PER_SUCCESS = 11
+QUERIES_PER_SUCCESS = 12
 
 
 def snapshot(order: Order) -> dict:
@@ -366,6 +366,7 @@ class TestWebhookQueries:
         event = intent_event("payment_intent.succeeded", order)
 
         # The event recorded (a savepoint round it: a duplicate must not end the transaction), the
-        # order locked, its lines for the total, the order and the event written; 6 savepoints.
+        # order locked, its lines for the total, the order, its invoice made due (the invoice's
+        # receiver of order_paid) and the event written; 6 savepoints.
         with django_assert_num_queries(QUERIES_PER_SUCCESS):
             assert deliver(client, event).content == b"paid\n"
