@@ -76,13 +76,13 @@ CHECKOUT_FORM_QUERIES = 3
 THANK_YOU_QUERIES = 8
 
 # The payment page, reloaded (the order's PaymentIntent exists, the cart settled): session, the
-# order with its items and their products (3), then under the order's row lock (here a
+# order and its items joined to their products (2), then under the order's row lock (here a
 # savepoint, its release; 2) the locked order and its items for the amount (2). Its first load
 # after checkout also finds the order from the cart's tokens and settles the cart (that query,
 # then the session row locked and written with their savepoint: 5) and stores the new
 # PaymentIntent's id (1). The Stripe calls are HTTP, not queries.
-PAYMENT_PAGE_QUERIES = 8
-PAYMENT_PAGE_FIRST_LOAD_QUERIES = 14
+PAYMENT_PAGE_QUERIES = 7
+PAYMENT_PAGE_FIRST_LOAD_QUERIES = 13
 
 
 class TestQueryCounts:
