@@ -10,8 +10,10 @@ from _pytest.nodeid import NodeId  # for pytest_collection_modifyitems_xdist_gro
 from django.db import connection
 
 # Fixtures shared across test modules: SQS on a moto server, the Zappa deploy venv and package,
-# and localstripe.
-pytest_plugins = ["tests.support.sqs", "tests.support.zappa", "tests.support.stripe"]
+# localstripe, and the Celery tasks a test published.
+pytest_plugins = [
+    "tests.support.sqs", "tests.support.zappa", "tests.support.stripe", "tests.support.published",
+]
 
 RABBITMQ_ADDRESS = ("127.0.0.1", 5672)
 

@@ -6,23 +6,10 @@ import threading
 import pytest
 from django.db import connections
 
-from apps.orders.models import OrderStatus
-from apps.orders.tests.factories import OrderFactory, OrderItemFactory
 from apps.recommendations import services
-from apps.recommendations.models import ProductPair
+from apps.recommendations.tests.pairs import counts, paid_order
 from apps.shop.tests.factories import ProductFactory
 from tests.support.postgres import in_transaction_held_open, wait_until_a_session_waits_for_a_lock
-
-
-def paid_order(*products):
-    order = OrderFactory(status=OrderStatus.PAID, paid=True)
-    for product in products:
-        OrderItemFactory(order=order, product=product)
-    return order
-
-
-def counts() -> dict[tuple[int, int], int]:
-    return {(p.product_id, p.other_id): p.count for p in ProductPair.objects.all()}
 
 
 @pytest.mark.postgres

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from celery.signals import before_task_publish
 from django.utils import timezone
 
 from apps.orders.models import ConfirmationStatus, Order, OrderStatus
@@ -60,19 +59,6 @@ def stock_of(order: Order) -> int:
 @pytest.fixture
 def order(db) -> Order:
     return placed_order()
-
-
-@pytest.fixture
-def published():
-    """The Celery tasks published during the test: (task name, args)."""
-    messages = []
-
-    def record(sender, body, **_):
-        messages.append((sender, list(body[0])))
-
-    before_task_publish.connect(record, weak=False)
-    yield messages
-    before_task_publish.disconnect(record)
 
 
 @pytest.fixture

@@ -3,17 +3,16 @@
 from decimal import Decimal
 
 import pytest
-from celery.signals import before_task_publish
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from apps.orders.models import Order, OrderStatus
-from apps.orders.tests.factories import OrderFactory, OrderItemFactory
+from apps.orders.models import Order
 from apps.payment.signals import order_paid
 from apps.recommendations import services
-from apps.recommendations.models import CountedOrder, ProductPair
+from apps.recommendations.models import CountedOrder
 from apps.recommendations.tasks import bought_together_count
+from apps.recommendations.tests.pairs import counts, paid_order
 from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
 
@@ -21,28 +20,6 @@ pytestmark = pytest.mark.django_db
 
 TASK = "apps.recommendations.tasks.bought_together_count"
 
-
-def paid_order(*products) -> Order:
-    order = OrderFactory(status=OrderStatus.PAID, paid=True)
-    for product in products:
-        OrderItemFactory(order=order, product=product)
-    return order
-
-
-def counts() -> dict[tuple[int, int], int]:
-    return {(p.product_id, p.other_id): p.count for p in ProductPair.objects.all()}
-
-
-@pytest.fixture
-def published():
-    messages = []
-
-    def record(sender, body, **_):
-        messages.append((sender, list(body[0])))
-
-    before_task_publish.connect(record, weak=False)
-    yield messages
-    before_task_publish.disconnect(record)
 
 
 class TestBoughtTogetherCount:
