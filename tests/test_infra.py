@@ -399,6 +399,9 @@ class TestDeployOnMoto:
             "AWS_DEFAULT_REGION": deployment.region,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
+            # What the operator adds to the stage's secret (infra/README.md, "Payments").
+            "STRIPE_SECRET_KEY": "sk_test_infra",  # pragma: allowlist secret
+            "STRIPE_WEBHOOK_SECRET": "whsec_infra",  # pragma: allowlist secret
         }
         result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=DEPLOY_TIMEOUT)
