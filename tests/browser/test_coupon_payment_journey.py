@@ -94,6 +94,8 @@ class TestCouponPaymentJourney:
         page.get_by_role("button", name="Place order").click()
         page.wait_for_url("**/payment/process/?order=*")
         order = Order.objects.get(id=int(page.url.rsplit("=", 1)[1]))
+        expect(page.locator(".order-summary .discount")).to_contain_text(f"−${discount}")
+        expect(page.locator(".order-summary .total")).to_have_text(f"Total: ${total}")
         expect(page.locator("#pay-button")).to_have_text(f"Pay ${total} USD")
         screenshot("coupon-02-payment")
 
