@@ -8,7 +8,7 @@ lacks most of Latin Extended-A), and only the glyphs used are embedded (subsets,
 fontTools). fpdf2 is imported inside invoice_pdf only: the web process's start never pays for it.
 
 What the PDF shows is an Invoice, built from the order by invoice_of; invoice_pdf only lays it
-out. Its `totals` are the lines under the items (today the total; a discount adds its own).
+out. Its `totals` are the lines under the items (the total; a coupon adds subtotal and discount).
 """
 
 from __future__ import annotations
@@ -83,15 +83,25 @@ def invoice_of(order: Order) -> Invoice:
 def invoice_totals(order: Order) -> tuple[InvoiceTotal, ...]:
     """The lines under the items, the last being what is charged (order.get_total_cost()).
 
-    The one place for them: a coupon's subtotal and discount lines go before the total here.
+    A coupon adds the subtotal and the discount before it, as the cart and checkout show them
+    (the discount as a negative amount, so the lines add up to the total).
     """
-    return (InvoiceTotal("Total", order.get_total_cost()),)
+    totals = order.get_totals()
+    if not totals.discounted:
+        return (InvoiceTotal("Total", totals.total),)
+    code = f"{order.coupon.code}, " if order.coupon_id else ""
+    return (
+        InvoiceTotal("Subtotal", totals.subtotal),
+        InvoiceTotal(f"Discount ({code}{totals.discount_percent}%)", -totals.discount),
+        InvoiceTotal("Total", totals.total),
+    )
 
 
 def format_money(amount: Decimal, currency: str) -> str:
     """`amount` as the invoice writes it: "1,234.50 USD", "15,000 KRW" (the currency's decimals)."""
     places = decimal_places(currency)
-    return f"{round_money(amount, currency):,.{places}f} {currency.upper()}"
+    sign = "−" if amount < 0 else ""  # a discount line, with the minus sign the pages use
+    return f"{sign}{round_money(abs(amount), currency):,.{places}f} {currency.upper()}"
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
+from apps.coupons.tests.factories import CouponFactory
 from apps.orders import selectors
 from apps.payment import invoice
 from apps.payment.invoice import Invoice, InvoiceItem, InvoiceTotal, format_money, invoice_of, invoice_pdf
@@ -68,6 +69,17 @@ class TestOrderInvoicePdf:
     def test_total_is_what_the_order_charges(self, text, paid_order):
         assert paid_order.get_total_cost() == Decimal("62.30")
         assert re.search(r"^Total 62\.30 USD$", text, re.MULTILINE), text
+
+    def test_a_coupon_shows_subtotal_discount_and_the_discounted_total(self, paid_order):
+        # 62.30 less 15 % (9.345, half up 9.35) = 52.95: the lines the cart and checkout show.
+        paid_order.coupon = CouponFactory(code="WINTER15", discount=15)
+        paid_order.discount = 15
+        paid_order.save()
+        text = pdf_text(invoice.order_invoice_pdf(selectors.order_with_items(order_id=paid_order.id)))
+        assert re.search(r"^Subtotal 62\.30 USD$", text, re.MULTILINE), text
+        assert re.search(r"^Discount \(WINTER15, 15%\) −9\.35 USD$", text, re.MULTILINE), text
+        assert re.search(r"^Total 52\.95 USD$", text, re.MULTILINE), text
+        assert paid_order.get_total_cost() == Decimal("52.95")
 
     def test_an_order_not_paid_is_not_marked_paid(self, paid_order):
         paid_order.paid = False

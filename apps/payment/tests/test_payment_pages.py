@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from apps.coupons.tests.factories import CouponFactory
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tests.checkout import place_order
 from apps.payment.stripe_api import stripe_client
@@ -290,3 +291,16 @@ class TestCompletedAndCanceledPages:
         assert page.status_code == 200
         assert "Nothing was charged" in page.content.decode()
         assert f'href="{shopper.payment_url}"' in page.content.decode()
+
+    def test_the_order_summary_shows_the_coupon_discount_as_checkout_did(self, lamp):
+        # Two lamps, 39.80, less 15 %: 5.97 off, 33.83 charged (as the cart and checkout showed).
+        CouponFactory(code="WINTER15", discount=15)
+        client = shopper_with_cart(lamp, 2)
+        client.post(reverse("coupons:apply"), {"code": "winter15"})
+        order_id = int(place_order(client).url.rsplit("?order=", 1)[1])
+
+        page = client.get(f"{CANCELED_URL}?order={order_id}").content.decode()
+
+        assert '<p class="subtotal">Subtotal: $39.80</p>' in page
+        assert '<p class="discount">Discount (WINTER15), 15%: −$5.97</p>' in page
+        assert '<p class="total">Total: $33.83</p>' in page
