@@ -135,6 +135,17 @@ class TooManyUnpaidOrdersError(CheckoutError):
         )
 
 
+class NothingToChargeError(CheckoutError):
+    """The order would come to nothing (a 100 % coupon): a card cannot be charged nothing, and an
+    order placed anyway would hold its stock, unpayable, until it expires."""
+
+    def __init__(self):
+        super().__init__(
+            "With this coupon your order comes to nothing, and there is nothing to pay by card, so "
+            "it was not placed. Please remove the coupon or add to your cart."
+        )
+
+
 class CheckoutBusyError(CheckoutError):
     """Every attempt lost a lock race (deadlock or serialization failure) to other writers."""
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from importlib import import_module
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from apps.coupons.discount import order_totals
 from apps.coupons.services import coupon_use_take
 from apps.orders import selectors
 from apps.orders.emails import order_confirmation_message
@@ -37,6 +39,7 @@ from apps.orders.exceptions import (
     EmptyCartError,
     LineAdded,
     LineRemoved,
+    NothingToChargeError,
     OutOfStockError,
     PriceChanged,
     ProductsUnavailableError,
@@ -170,6 +173,9 @@ def _place_order(
         raise OutOfStockError(shortages)
     # Its row locked after the products', as stock is taken: max_uses holds however many race.
     coupon = coupon_use_take(coupon_id=coupon_id, shown=shown.coupon)
+    subtotal = sum((product.price * quantities[product.id] for product in products), Decimal(0))
+    if order_totals(subtotal, coupon.discount if coupon else 0).total <= 0:
+        raise NothingToChargeError()  # rolls the coupon's use back with the rest
 
     _unpaid_orders_within_cap(email=customer.email, session_ref=session_ref)
     order = Order.objects.create(

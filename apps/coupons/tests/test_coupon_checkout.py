@@ -22,6 +22,7 @@ from apps.orders.selectors import order_with_items
 from apps.orders.tests.checkout import CREATE_URL, checkout_form, thank_you_url
 from apps.orders.tests.factories import CUSTOMER
 from apps.payment.signals import order_cancelled
+from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +250,17 @@ class TestCouponUseGivenBack:
         order_cancelled.send(sender=Order, order_id=first.id)
         assert order_once().coupon == coupon
         assert Coupon.objects.get(id=coupon.id).used == 1
+
+
+class TestCheckoutOfANothingTotal:
+    def test_a_coupon_taking_everything_off_places_nothing_and_keeps_its_use_and_stock(self, shopper, coupon):
+        Coupon.objects.filter(id=coupon.id).update(discount=100)
+        form = checkout_form(shopper)  # the page shows the total of nothing it would come to
+
+        response = post_checkout(shopper, form)
+
+        assert response.status_code == 200
+        assert "your order comes to nothing" in response.content.decode()
+        assert not Order.objects.exists()
+        assert Coupon.objects.get(id=coupon.id).used == 0
+        assert sorted(Product.objects.values_list("stock", flat=True)) == [10, 10]
