@@ -141,7 +141,8 @@ def test_cart_checkout_page_order_and_charge_agree_to_the_cent(settings, lines, 
 
 
 def _place_with_coupon(client: Client, lines, percent: int, currency: str):
-    """Cart -> coupon -> checkout through the views; (the order, {place: total shown}, the oracle's total)."""
+    """Cart -> coupon -> checkout through the views; (the order, {place: total shown}, the oracle's
+    total). An order that comes to nothing is refused: (None, the cart's and checkout's totals, 0)."""
     places = decimal_places(currency)
     for minor, quantity in lines:
         # A price the currency can be paid in: whole won, cents of a dollar.
@@ -157,11 +158,16 @@ def _place_with_coupon(client: Client, lines, percent: int, currency: str):
     checkout_total = _shown(r'<p class="total">Total: ' + _MONEY, checkout_page.content.decode())
     fields = {**checkout_form(client), **CUSTOMER}
     response = client.post(reverse("orders:order_create"), fields)
+    subtotal = sum((Decimal(m).scaleb(-places) * q for m, q in lines), Decimal(0))
+    expected_total = subtotal - exact_discount(subtotal, percent, places)
+    if expected_total == 0:
+        # Nothing to charge a card: checkout refuses it and places nothing (NothingToChargeError).
+        assert response.status_code == 200 and "comes to nothing" in response.content.decode()
+        assert not Order.objects.exists()
+        return None, {"cart page": cart_total, "checkout page": checkout_total}, expected_total
     assert response.status_code == 302, response.content.decode()[:2000]
     order = Order.objects.get(id=placed_order_id(response))
 
-    subtotal = sum((Decimal(m).scaleb(-places) * q for m, q in lines), Decimal(0))
-    expected_total = subtotal - exact_discount(subtotal, percent, places)
     shown = {"cart page": cart_total, "checkout page": checkout_total,
              "thank-you page": _shown(r'<p class="total">Total: ' + _MONEY,
                                       client.get(thank_you_url(response)).content.decode())}

@@ -136,13 +136,13 @@ class TooManyUnpaidOrdersError(CheckoutError):
 
 
 class NothingToChargeError(CheckoutError):
-    """The order would come to nothing (a 100 % coupon): a card cannot be charged nothing, and an
-    order placed anyway would hold its stock, unpayable, until it expires."""
+    """The order would come to nothing (a 100 % coupon, free products): a card cannot be charged
+    nothing, and an order placed anyway would hold its stock, unpayable, until it expired."""
 
     def __init__(self):
         super().__init__(
-            "With this coupon your order comes to nothing, and there is nothing to pay by card, so "
-            "it was not placed. Please remove the coupon or add to your cart."
+            "Your order comes to nothing, and there is nothing to pay by card, so it was not "
+            "placed. Please remove the coupon or add to your cart."
         )
 
 

@@ -260,7 +260,7 @@ class TestCheckoutOfANothingTotal:
         response = post_checkout(shopper, form)
 
         assert response.status_code == 200
-        assert "your order comes to nothing" in response.content.decode()
+        assert "Your order comes to nothing" in response.content.decode()
         assert not Order.objects.exists()
         assert Coupon.objects.get(id=coupon.id).used == 0
         assert sorted(Product.objects.values_list("stock", flat=True)) == [10, 10]
