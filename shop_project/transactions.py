@@ -1,4 +1,4 @@
-"""Transactions whose commit does not wait for the disk, for writes that may be lost in a crash.
+"""Transactions: ones whose commit does not wait for the disk, and telling a lost lock race.
 
 PostgreSQL makes a commit durable by waiting until its WAL is flushed to disk (fdatasync): on
 the development machine a busy disk made that 7-10 ms per commit, against 0.6-2 ms without the
@@ -16,7 +16,18 @@ claim sends one e-mail). Never for an order, its stock or a payment.
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import OperationalError, transaction
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back whole,
+# and the same work may simply run again.
+_LOCK_RACE_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
+
+
+def lock_race(error: OperationalError) -> str | None:
+    """"deadlock" or "serialization failure" if that is what the database refused, else None."""
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return _LOCK_RACE_SQLSTATES.get(sqlstate)
 
 
 @contextmanager

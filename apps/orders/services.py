@@ -52,15 +52,13 @@ from apps.orders.models import ConfirmationStatus, EarlierCartToken, Order, Orde
 from apps.orders.shown import ShownCheckout
 from apps.shop.catalog_cache import catalog_stock_changed
 from apps.shop.models import Product
-from shop_project.transactions import commit_without_waiting
+from shop_project.transactions import commit_without_waiting, lock_race
 
 logger = logging.getLogger(__name__)
 
 # A checkout that loses a deadlock or a serialization failure is run again, in a fresh
 # transaction, this many times in all before the shopper is asked to try again.
 CHECKOUT_ATTEMPTS = 3
-# SQLSTATEs of losing a lock race: deadlock_detected, serialization_failure.
-_LOCK_RACE_SQLSTATES = {"40P01": "deadlock", "40001": "serialization failure"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +117,7 @@ def order_create(
                 raise
             return order
         except OperationalError as error:
-            race = _lock_race(error)
+            race = lock_race(error)
             if race is None:
                 raise
             if attempt == attempts:
@@ -129,13 +127,6 @@ def order_create(
             # A short pause lets the winner commit before this checkout queues for its locks again.
             time.sleep(0.05 * attempt)
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _lock_race(error: OperationalError) -> str | None:
-    """"deadlock" or "serialization failure" if that is what the database refused, else None."""
-    cause = error.__cause__
-    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-    return _LOCK_RACE_SQLSTATES.get(sqlstate)
 
 
 def _place_order(

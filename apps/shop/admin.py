@@ -8,22 +8,13 @@ from django.http import HttpResponseRedirect
 
 from apps.shop.admin_forms import ProductAdminForm, ProductListEditFormSet
 from apps.shop.models import Category, Product
+from shop_project.transactions import lock_race
 
 logger = logging.getLogger(__name__)
 
 # How often a product save that lost a lock race is tried in all. Lock order makes a loss rare
 # (rows are locked by id, as checkout does); a writer that locks otherwise can still cause one.
 SAVE_ATTEMPTS = 3
-# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back whole
-# and the same request may simply run again.
-LOST_LOCK_RACE_SQLSTATES = frozenset({"40P01", "40001"})
-
-
-def lost_a_lock_race(error: OperationalError) -> bool:
-    cause = error.__cause__
-    return (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) in LOST_LOCK_RACE_SQLSTATES
-
-
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
@@ -77,7 +68,7 @@ class ProductAdmin(admin.ModelAdmin):
                 with transaction.atomic():
                     return view(*args)
             except OperationalError as error:
-                if not lost_a_lock_race(error):
+                if lock_race(error) is None:
                     raise
                 logger.warning("product admin save lost a lock race (attempt %d of %d): %s",
                                attempt, SAVE_ATTEMPTS, str(error).splitlines()[0])
