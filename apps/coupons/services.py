@@ -1,5 +1,5 @@
 """Writes and checks of the coupons app: finding a typed code, taking a use at checkout, giving
-it back when an unpaid order is cancelled."""
+it back when an unpaid order is cancelled, and taking it again when that order is paid late."""
 
 from __future__ import annotations
 
@@ -98,6 +98,33 @@ def coupon_use_give_back(*, order_id: int) -> bool:
     if coupon_id is not None:
         Coupon.objects.filter(id=coupon_id, used__gt=0).update(used=F("used") - 1)
     logger.info("order %s cancelled: its use of coupon %s was given back", order_id, coupon_id)
+    return True
+
+
+def coupon_use_retake(*, order_id: int) -> bool:
+    """A cancelled order was paid after all: take its coupon's use again if one is left.
+
+    Runs in the transaction that marks the order paid, holding the order's lock (so the order's
+    coupon_use_held cannot change under it) and after its products', as checkout locks them.
+    The coupon's row lock queues it behind a checkout taking a use, so the last use goes to one
+    of them and the table's `used <= max_uses` check is never reached. Returns False when the
+    uses went to other orders meanwhile: the shopper paid the discounted price all the same,
+    and the caller tells staff. A coupon that expired or was deactivated since still counts the
+    use: the shopper was offered it while it was valid.
+    """
+    from apps.orders.models import Order  # the orders app's models import this app's
+
+    released = Order.objects.filter(id=order_id, coupon_use_held=False, coupon__isnull=False)
+    coupon_id = released.values_list("coupon_id", flat=True).first()
+    if coupon_id is None:
+        return True  # no coupon, or its use is still held
+    coupon = Coupon.objects.select_for_update().get(id=coupon_id)
+    if coupon.max_uses is not None and coupon.used >= coupon.max_uses:
+        logger.warning("order %s paid late: coupon %s has no use left for it", order_id, coupon_id)
+        return False
+    Coupon.objects.filter(id=coupon_id).update(used=F("used") + 1)
+    released.update(coupon_use_held=True)
+    logger.info("order %s paid late: its use of coupon %s was taken again", order_id, coupon_id)
     return True
 
 

@@ -6,7 +6,7 @@ and writes in one transaction, so two deliveries, two sweeps or a sweep and a we
 give one effect. Status only moves forward: awaiting payment -> paid -> shipped, awaiting
 payment -> cancelled, paid or shipped -> refunded (and a late payment of a cancelled order ->
 paid, or refunded when its stock is gone). Locks are taken order first, then products in id
-order, as checkout takes products: no two of these can deadlock.
+order, then the coupon, as checkout takes products and coupon: no two of these can deadlock.
 
 Stripe is called while the order's lock is held only to refund (with an idempotency key), so
 that no other refund of the same order can start meanwhile: localstripe ignores idempotency
@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.coupons.services import coupon_use_retake
 from apps.orders.models import Order, OrderStatus
 from apps.payment.models import StripeEvent
 from apps.payment.money import to_minor_units
@@ -179,8 +180,11 @@ def payment_succeeded(*, order_id: int, payment: Payment) -> str:
         if order.status == OrderStatus.AWAITING_PAYMENT:
             _mark_paid(order, payment.payment_intent_id)
             return "paid"
-        # Cancelled (expired) meanwhile: its stock went back to the shelf.
+        # Cancelled (expired) meanwhile: its stock went back to the shelf, its coupon's use too.
         if _stock_retake(order):
+            if not coupon_use_retake(order_id=order.id):
+                _flag(order, f"paid late with coupon {order.coupon.code}, whose uses went to other "
+                             "orders meanwhile: one order more than its maximum has its discount")
             _mark_paid(order, payment.payment_intent_id)
             logger.info("order %s: paid after it expired; its stock was taken again", order.id)
             return "paid late, stock taken again"

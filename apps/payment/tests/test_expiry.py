@@ -6,9 +6,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
+from apps.coupons.models import Coupon
+from apps.coupons.tests.factories import CouponFactory
+from apps.orders import services as order_services
 from apps.orders.models import Order, OrderStatus
+from apps.orders.shown import ShownCheckout, ShownCoupon, ShownLine
+from apps.orders.tests.factories import CUSTOMER
 from apps.payment import services
 from apps.payment.lambda_handlers import payment_expiry_sweep_handler
 from apps.payment.tasks import late_payment_refunded_email
@@ -16,6 +23,7 @@ from apps.payment.tests.conftest import STOCK_LEFT, placed_order, stock_of
 from apps.payment.tests.races import row_held, run_together, wait_until_sessions_wait_for_locks
 from apps.payment.tests.stripe_events import deliver, localstripe_event, open_intent, paid_intent
 from apps.shop.models import Product
+from apps.shop.tests.factories import ProductFactory
 from devtools.localstripe import free_port
 
 
@@ -180,6 +188,93 @@ class TestLatePayment:
         [mail] = mailoutbox
         assert mail.to == [cancelled_order.email]
         assert "refunded your payment in full" in mail.body and cancelled_order.stripe_refund_id in mail.body
+
+
+def cancelled_order_with_coupon(coupon: Coupon) -> Order:
+    """An order placed with one of `coupon`'s uses, expired by the sweep: the use given back."""
+    used_before = coupon.used
+    Coupon.objects.filter(id=coupon.id).update(used=F("used") + 1)
+    order = expired_order(coupon=coupon, discount=coupon.discount, coupon_use_held=True)
+    assert services.orders_expire() == {"cancelled": 1}
+    assert Coupon.objects.get(id=coupon.id).used == used_before
+    return order
+
+
+def late_payment_of(order: Order) -> str:
+    """What the webhook does with the success of the order's (late) PaymentIntent."""
+    payment = services.Payment(f"pi_late_{order.id}", services.expected_amount(order), settings.SHOP_CURRENCY)
+    return services.payment_succeeded(order_id=order.id, payment=payment)
+
+
+def checkout_with(coupon: Coupon) -> Order:
+    """Another shopper's checkout of another product with `coupon`, through the service."""
+    product = ProductFactory(name="Mug", stock=10)
+    shown = ShownCheckout((ShownLine(product.id, product.name, 1, product.price),),
+                          ShownCoupon(coupon.code, coupon.discount))
+    return order_services.order_create(quantities={product.id: 1}, cart_token=None,
+                                       customer=order_services.Customer(**CUSTOMER), shown=shown,
+                                       coupon_id=coupon.id)
+
+
+@pytest.mark.django_db
+class TestLatePaymentWithACoupon:
+    def test_takes_the_coupons_use_again(self):
+        coupon = CouponFactory(code="ONCE", max_uses=1, discount=10)
+        order = cancelled_order_with_coupon(coupon)
+
+        assert late_payment_of(order) == "paid late, stock taken again"
+
+        order.refresh_from_db()
+        assert (order.status, order.coupon_use_held, order.needs_attention) == (OrderStatus.PAID, True, False)
+        assert Coupon.objects.get(id=coupon.id).used == 1
+        # The use is the order's again: a cancellation now would give it back once more.
+
+    def test_a_use_gone_to_another_order_leaves_it_paid_and_tells_staff(self):
+        coupon = CouponFactory(code="ONCE", max_uses=1, discount=10)
+        order = cancelled_order_with_coupon(coupon)
+        checkout_with(coupon)  # the use given back went to another shopper
+
+        assert late_payment_of(order) == "paid late, stock taken again"
+
+        order.refresh_from_db()
+        assert (order.status, order.coupon_use_held, order.needs_attention) == (OrderStatus.PAID, False, True)
+        assert "ONCE" in order.attention_note
+        assert Coupon.objects.get(id=coupon.id).used == 1  # never above max_uses
+
+    def test_a_coupon_without_a_limit_counts_the_use_again(self):
+        coupon = CouponFactory(code="ALWAYS", max_uses=None, discount=10, used=4)
+        order = cancelled_order_with_coupon(coupon)
+
+        late_payment_of(order)
+
+        assert Coupon.objects.get(id=coupon.id).used == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+class TestLatePaymentAndACheckoutForTheLastUse:
+    def test_the_last_use_goes_to_one_of_them_and_neither_fails(self):
+        coupon = CouponFactory(code="ONCE", max_uses=1, discount=10)
+        order = cancelled_order_with_coupon(coupon)
+        ProductFactory(name="warm-up")  # (the factory's sequence, outside the threads)
+
+        def late_payment_after_the_checkout_queued():
+            wait_until_sessions_wait_for_locks(1)  # the checkout waits for the coupon first
+            return late_payment_of(order)
+
+        # Staff hold the coupon's row until both wait for it: the checkout first in the queue.
+        with row_held("coupons_coupon", coupon.id) as held:
+            checkout, late = run_together(
+                [lambda: checkout_with(coupon), late_payment_after_the_checkout_queued],
+                while_running=lambda: wait_until_sessions_wait_for_locks(2),
+                finally_=held.release,
+            )
+
+        assert isinstance(checkout, Order) and checkout.coupon_id == coupon.id
+        assert late == "paid late, stock taken again"
+        order.refresh_from_db()
+        assert (order.status, order.coupon_use_held, order.needs_attention) == (OrderStatus.PAID, False, True)
+        assert Coupon.objects.get(id=coupon.id).used == 1
 
 
 def intent_charge(intent_id: str):
