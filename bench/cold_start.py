@@ -113,6 +113,9 @@ def shop_environment(server, work: Path) -> dict[str, str]:
         DJANGO_STORAGE="s3",
         DJANGO_STATIC_BUCKET="bench-static",
         DJANGO_MEDIA_BUCKET="bench-media",
+        # As `make infra` sets them: the distribution in front of the (private) buckets.
+        DJANGO_STATIC_DOMAIN="d111111abcdef8.cloudfront.net",
+        DJANGO_MEDIA_DOMAIN="d111111abcdef8.cloudfront.net",
         STRIPE_SECRET_KEY="sk_test_bench",  # pragma: allowlist secret
         STRIPE_PUBLISHABLE_KEY="pk_test_bench",
         STRIPE_WEBHOOK_SECRET="whsec_bench",  # pragma: allowlist secret

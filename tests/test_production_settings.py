@@ -151,7 +151,9 @@ def test_local_storage_with_a_bucket_set_stops_the_start():
                             "DJANGO_STORAGE=s3")
 
 
-LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "myshop-dev"}
+# On Lambda the files come from the CloudFront distribution (`make infra` writes its domain).
+LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "myshop-dev", "DJANGO_STATIC_DOMAIN": "d111111abcdef8.cloudfront.net",
+          "DJANGO_MEDIA_DOMAIN": "d111111abcdef8.cloudfront.net"}
 
 
 def test_the_lambda_configuration_starts():
@@ -164,7 +166,9 @@ def test_the_lambda_configuration_starts():
     (without("CELERY_SQS_QUEUE_URL", **LAMBDA), "CELERY_SQS_QUEUE_URL"),
     (without(CELERY_SQS_QUEUE_URL="", **LAMBDA), "CELERY_SQS_QUEUE_URL"),
     (without(CELERY_BROKER_URL="filesystem://", **LAMBDA), "CELERY_BROKER_URL must be sqs://"),
-], ids=["local storage", "no queue", "empty queue", "embedded broker"])
+    (without(**{**LAMBDA, "DJANGO_STATIC_DOMAIN": ""}), "DJANGO_STATIC_DOMAIN must name the CloudFront"),
+    (without(**{**LAMBDA, "DJANGO_MEDIA_DOMAIN": ""}), "DJANGO_MEDIA_DOMAIN must name the CloudFront"),
+], ids=["local storage", "no queue", "empty queue", "embedded broker", "no static domain", "no media domain"])
 def test_a_misconfigured_lambda_refuses_to_start(env, named):
     assert named in refusal(env)
 

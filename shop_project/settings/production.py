@@ -80,6 +80,14 @@ if STORAGE == "s3":
     _missing = [name for name in BUCKET_VARIABLES if not env(name, default="")]
     if _missing:
         raise ImproperlyConfigured(f"DJANGO_STORAGE=s3 needs {' and '.join(_missing)}")
+    # The buckets are private, read only by the CloudFront distribution (infra/template.yaml):
+    # on AWS a file linked by its bucket's own domain answers 403, so a stage must name the
+    # distribution's. `make infra` writes both variables from the stack's outputs.
+    _no_domain = [name for name in ("DJANGO_STATIC_DOMAIN", "DJANGO_MEDIA_DOMAIN")
+                  if not env(name, default="")]
+    if ON_LAMBDA and _no_domain:
+        raise ImproperlyConfigured(f"on AWS Lambda {' and '.join(_no_domain)} must name the CloudFront "
+                                   "distribution (the buckets are private): run make infra STAGE=...")
     STATIC_BUCKET = env("DJANGO_STATIC_BUCKET")
     MEDIA_BUCKET = env("DJANGO_MEDIA_BUCKET")
     _s3 = {"querystring_auth": False, "default_acl": None, "file_overwrite": False}
