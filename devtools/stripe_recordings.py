@@ -37,14 +37,14 @@ def main() -> None:
         STRIPE_API_BASE=server.api_base, STRIPE_SECRET_KEY=SECRET_KEY, STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY
     ):
         client = stripe_client()
-        customer = client.v1.customers.create(params={"email": "ada.lovelace@example.com"})
 
+        # As apps/payment/intents.py makes them: no Customer, the SetupIntent's card used once.
         def intent_paid_with(number: str) -> tuple:
             intent = client.v1.payment_intents.create(params={
-                "amount": 3980, "currency": "usd", "customer": customer.id,
+                "amount": 3980, "currency": "usd",
                 "payment_method_types": ["card"], "metadata": {"order_id": "7"}})
             setup = client.v1.setup_intents.create(params={
-                "customer": customer.id, "usage": "on_session", "payment_method_types": ["card"],
+                "usage": "on_session", "payment_method_types": ["card"],
                 "metadata": {"order_id": "7"}})
             method = card_into_setup_intent(server, setup.client_secret, number)
             client.v1.payment_intents.update(intent.id, params={"payment_method": method})
@@ -63,7 +63,7 @@ def main() -> None:
             "amount": 3980, "currency": "eur", "payment_method": sepa.id,
             "payment_method_types": ["sepa_debit"], "confirm": True, "metadata": {"order_id": "7"}})
         fresh = client.v1.payment_intents.create(params={
-            "amount": 15000, "currency": "krw", "customer": customer.id,
+            "amount": 15000, "currency": "krw",
             "payment_method_types": ["card"], "metadata": {"order_id": "8"}})
         recorded = {
             "payment_intent_succeeded": paid,

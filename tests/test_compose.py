@@ -18,7 +18,9 @@ from __future__ import annotations
 import email
 import email.policy
 import functools
+import html
 import http.cookiejar
+import json
 import os
 import re
 import shlex
@@ -586,8 +588,9 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         status, _, thanks = browser.get(f"/orders/created/{order.id}/")
         assert status == 200 and f'<strong class="order-number">{order.id}</strong>' in thanks.decode()
 
-        # The payment page, its PaymentIntent made at the stack's localstripe; the card goes into
-        # the page's SetupIntent as its Stripe.js sends it, then the page posts the PaymentMethod.
+        # The payment page, its PaymentIntent made at the stack's localstripe; on submit the form
+        # asks for a SetupIntent, the card goes into it as its Stripe.js sends it, then the page
+        # posts the PaymentMethod.
         webhook = service_command(services["localstripe-webhook"])
         webhook = with_option(webhook, "--shop", f"http://127.0.0.1:{port}")
         registered = subprocess.run(webhook, cwd=image_root, env=env_of("localstripe-webhook"),
@@ -596,7 +599,10 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         assert f"posts its events to http://127.0.0.1:{port}/payment/webhook/" in registered.stdout
         status, _, payment_page = browser.get(headers["Location"])
         assert status == 200, payment_page.decode()[:2000]
-        secret = re.search(r'data-setup-client-secret="([^"]+)"', payment_page.decode()).group(1)
+        setup_url = html.unescape(re.search(r'data-setup-url="([^"]+)"', payment_page.decode()).group(1))
+        status, _, setup = browser.post(setup_url, {}, csrf_from=payment_page.decode())
+        assert status == 200, setup.decode()[:2000]
+        secret = json.loads(setup)["client_secret"]
         local = LocalStripe(api_base=f"http://127.0.0.1:{localstripe_port}")
         method = card_into_setup_intent(local, secret, VISA)
         status, headers, _ = browser.post(headers["Location"], {"payment_method": method},

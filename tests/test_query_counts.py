@@ -83,6 +83,10 @@ THANK_YOU_QUERIES = 8
 # PaymentIntent's id (1). The Stripe calls are HTTP, not queries.
 PAYMENT_PAGE_QUERIES = 7
 PAYMENT_PAGE_FIRST_LOAD_QUERIES = 13
+# The card form's SetupIntent (POST /payment/setup/, on submit, after the page settled the cart,
+# so no orders are looked for from its tokens): session, the order's status. The SetupIntent is
+# HTTP.
+PAYMENT_SETUP_QUERIES = 2
 
 
 class TestQueryCounts:
@@ -143,3 +147,10 @@ class TestQueryCounts:
             assert client.get(placed.url).status_code == 200
         with django_assert_num_queries(PAYMENT_PAGE_QUERIES):
             assert client.get(placed.url).status_code == 200
+
+    def test_payment_setup(self, shopper, localstripe, django_assert_num_queries):
+        client, _ = shopper
+        placed = place_order(client)
+        client.get(placed.url)
+        with django_assert_num_queries(PAYMENT_SETUP_QUERIES):
+            assert client.post(placed.url.replace("/process/", "/setup/")).status_code == 200

@@ -84,9 +84,14 @@ def remember_placed_order(*, session, order_id: int) -> None:
 
 
 def order_placed_by_session(*, session, order_id: int) -> Order | None:
-    if order_id not in _placed_order_ids(session):
+    if not placed_by_session(session=session, order_id=order_id):
         return None
     return selectors.order_with_items(order_id=order_id)
+
+
+def placed_by_session(*, session, order_id: int) -> bool:
+    """Whether this session placed the order (once its cart is settled), without reading the order."""
+    return order_id in _placed_order_ids(session)
 
 
 def latest_order_placed_by_session(*, session) -> int | None:

@@ -3,27 +3,32 @@
 The flow, the same against Stripe and against localstripe (README, "Paying"):
 
 1. The payment page (GET /payment/process/) calls `payment_start`: with the order's row locked,
-   it reads `Order.stripe_id`, and only when there is none creates a Stripe Customer for the
-   order and the PaymentIntent (amount from `Order.get_total_cost()` in the currency's minor
-   units, `metadata.order_id`, card only), then stores the id before the lock is released. The
-   lock, not the idempotency key, is what makes two page loads at once make one PaymentIntent:
-   localstripe ignores idempotency keys, and Stripe keeps them for 24 hours only. It also makes a
-   SetupIntent for the same Customer, whose client secret the card element confirms in the page
-   (`stripe.confirmCardSetup`): the card becomes a PaymentMethod attached to the Customer, or is
-   declined there (4000 0000 0000 0002) without the PaymentIntent being touched, and the shopper
-   types another card into the same form.
-2. The page posts the PaymentMethod id; `payment_confirm`, again under the order's lock, sets it
+   it reads `Order.stripe_id`, and only when there is none creates the PaymentIntent (amount
+   from `Order.get_total_cost()` in the currency's minor units, `metadata.order_id`, card only),
+   then stores the id before the lock is released. The lock, not the idempotency key, is what
+   makes two page loads at once make one PaymentIntent: localstripe ignores idempotency keys, and
+   Stripe keeps them for 24 hours only. That is the page's one Stripe call (a reload's is the
+   retrieve): a shopper who only looks at the page costs nothing more.
+2. When the shopper submits the card, the page asks for a SetupIntent (POST /payment/setup/,
+   `card_setup`) and confirms the card into it (`stripe.confirmCardSetup`): the card becomes a
+   PaymentMethod, or is declined there (4000 0000 0000 0002) without the PaymentIntent being
+   touched, and the shopper types another card into the same form. The SetupIntent has no
+   Customer: its PaymentMethod is used once, for this PaymentIntent, and a card declined at the
+   charge is replaced by another one typed in (localstripe declines 0002 at the SetupIntent's
+   confirm with or without one).
+3. The page posts the PaymentMethod id; `payment_confirm`, again under the order's lock, sets it
    on the PaymentIntent and confirms it on the server. Neither Stripe.js's `createPaymentMethod`
    nor a confirm that names a payment_method exists in localstripe, while update-then-confirm
    works on both. A card that needs 3-D Secure leaves the PaymentIntent `requires_action`, which
    the page completes with `stripe.confirmCardPayment(client_secret)`.
-3. A charge that is declined (4000 0000 0000 0341) leaves the PaymentIntent
+4. A charge that is declined (4000 0000 0000 0341) leaves the PaymentIntent
    `requires_payment_method` with `last_payment_error`. Stripe would accept another card on it;
-   localstripe refuses any further confirm. So the next payment page cancels it at Stripe first
-   and makes the order a fresh PaymentIntent (idempotency key naming the one it replaces): an
-   order has at most one PaymentIntent that is not cancelled, and a cancel that Stripe refuses
-   (because the payment just succeeded or is processing) stops the replacement. A double
-   submit finds the PaymentIntent already confirmed and confirms nothing: never two charges.
+   localstripe refuses any further confirm. So the next payment page (or submit) cancels it at
+   Stripe first and makes the order a fresh PaymentIntent (idempotency key naming the one it
+   replaces): an order has at most one PaymentIntent that is not cancelled, and a cancel that
+   Stripe refuses (because the payment just succeeded or is processing) stops the replacement.
+   A double submit finds the PaymentIntent already confirmed and confirms nothing: never two
+   charges.
 
 Stripe is imported inside the functions that call it: this module is imported by the views,
 which every web process loads at start (apps/payment/stripe_api.py says why that matters).
@@ -62,7 +67,7 @@ class OrderNotPayableError(PaymentError):
 
 
 class CardNotUsableError(PaymentError):
-    """Stripe refused the PaymentMethod the page sent (unknown, or not this order's Customer's)."""
+    """Stripe refused the PaymentMethod the page sent (unknown, or already used)."""
 
 
 class PaymentProviderError(PaymentError):
@@ -111,16 +116,7 @@ class PaymentIntentState:
         )
 
 
-@dataclass(frozen=True)
-class PaymentStart:
-    """The payment page's data: the order's PaymentIntent, and a SetupIntent's client secret
-    for the card form when a card is what the PaymentIntent waits for."""
-
-    intent: PaymentIntentState
-    setup_client_secret: str = ""
-
-
-def payment_start(*, order_id: int) -> PaymentStart:
+def payment_start(*, order_id: int) -> PaymentIntentState:
     """The order's PaymentIntent, created the first time and reused after (see the module's docstring).
 
     Raises OrderNotPayableError for an order that is not awaiting payment, PaymentProviderError
@@ -130,16 +126,27 @@ def payment_start(*, order_id: int) -> PaymentStart:
         with transaction.atomic():
             order = _locked_awaiting_payment(order_id)
             intent = _payable_intent(order)
-        state = PaymentIntentState.of(intent)
-        if state.outcome != "card":
-            return PaymentStart(intent=state)
+    return PaymentIntentState.of(intent)
+
+
+def card_setup(*, order_id: int) -> str:
+    """The client secret of a new SetupIntent, which the card form confirms the card into.
+
+    No lock and nothing stored: a SetupIntent charges nothing, and two of them (two tabs, a
+    second try) are harmless; what pays is `payment_confirm`, under the order's lock. Raises
+    OrderNotPayableError for an order that is not awaiting payment, PaymentProviderError when
+    Stripe fails.
+    """
+    status = Order.objects.filter(id=order_id).values_list("status", flat=True).first()
+    if status != OrderStatus.AWAITING_PAYMENT:
+        raise OrderNotPayableError(order_id, status or "unknown")
+    with _stripe_errors():
         setup = stripe_client().v1.setup_intents.create(params={
-            "customer": intent["customer"],
             "usage": "on_session",
             "payment_method_types": ["card"],
             "metadata": {"order_id": str(order_id)},
         })
-        return PaymentStart(intent=state, setup_client_secret=setup.client_secret)
+    return setup.client_secret
 
 
 def payment_confirm(*, order_id: int, payment_method: str) -> PaymentIntentState:
@@ -167,7 +174,7 @@ def payment_confirm(*, order_id: int, payment_method: str) -> PaymentIntentState
                 # The PaymentIntent now says why; the next page load replaces it.
                 intent = client.v1.payment_intents.retrieve(intent["id"]).to_dict()
             except stripe.InvalidRequestError as error:
-                # No such PaymentMethod, or another Customer's. Raised after the transaction,
+                # No such PaymentMethod, or one used already. Raised after the transaction,
                 # which keeps a replacement PaymentIntent's id.
                 refused = error
     if refused is not None:
@@ -202,7 +209,6 @@ def _payable_intent(order: Order) -> dict:
     client = stripe_client()
     currency = settings.SHOP_CURRENCY
     amount = to_minor_units(order.get_total_cost(), currency)
-    customer = None
     if order.stripe_id:
         try:
             intent = client.v1.payment_intents.retrieve(order.stripe_id).to_dict()
@@ -224,7 +230,6 @@ def _payable_intent(order: Order) -> dict:
                     params = {"amount": amount}
                     intent = client.v1.payment_intents.update(intent["id"], params=params).to_dict()
                 return intent
-            customer = intent.get("customer")
             try:
                 client.v1.payment_intents.cancel(intent["id"])
             except stripe.InvalidRequestError:
@@ -236,20 +241,10 @@ def _payable_intent(order: Order) -> dict:
         key = f"order-{order.id}-payment-intent-after-{order.stripe_id}"
     else:
         key = f"order-{order.id}-payment-intent"
-    if not customer:
-        customer = client.v1.customers.create(
-            params={
-                "name": f"{order.first_name} {order.last_name}"[:256],
-                "email": order.email,
-                "metadata": {"order_id": str(order.id)},
-            },
-            options={"idempotency_key": f"order-{order.id}-customer"},
-        ).id
     intent = client.v1.payment_intents.create(
         params={
             "amount": amount,
             "currency": currency,
-            "customer": customer,
             # Cards only: a server-side confirm then needs no return_url for redirect methods.
             "payment_method_types": ["card"],
             "metadata": {"order_id": str(order.id)},

@@ -1,8 +1,10 @@
 """What the card form's Stripe.js does, over HTTP, for the tests that pay without a browser.
 
-`card_into_setup_intent` sends the card to localstripe's SetupIntent confirm with the
-publishable key, exactly the request its Stripe.js stand-in's confirmCardSetup makes from the
-page (localstripe-v3.js), and returns the PaymentMethod id the page would post. The browser
+`setup_client_secret` asks the shop for the SetupIntent as the card form's script does on
+submit (POST the form's data-setup-url with its CSRF token). `card_into_setup_intent` sends the
+card to localstripe's SetupIntent confirm with the publishable key, exactly the request its
+Stripe.js stand-in's confirmCardSetup makes from the page (localstripe-v3.js), and returns the
+PaymentMethod id the page would post. The browser
 journey (tests/browser/test_payment_journey.py) types the card into the real element instead.
 """
 
@@ -34,6 +36,15 @@ def page_data(response, attribute: str) -> str:
     found = re.search(rf'data-{attribute}="([^"]*)"', response.content.decode())
     assert found, f"no data-{attribute} on the page"
     return unescape(found.group(1))
+
+
+def setup_client_secret(client, page) -> str:
+    """POST the page's data-setup-url as process.js does; the SetupIntent's client secret."""
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]*)"', page.content.decode()).group(1)
+    headers = {"X-CSRFToken": token, "Accept": "application/json"}
+    response = client.post(page_data(page, "setup-url"), headers=headers)
+    assert response.status_code == 200, response.content
+    return response.json()["client_secret"]
 
 
 def card_into_setup_intent(localstripe: LocalStripe, client_secret: str, number: str) -> str:

@@ -1,9 +1,10 @@
 """The payment tests' fixtures: orders that went through checkout (stock taken, a deadline), a
-paid order whose customer writes in Korean, and what Celery and the payment signals were asked
-to do."""
+paid order whose customer writes in Korean, what Celery and the payment signals were asked
+to do, and the requests the shop sent to Stripe."""
 
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
@@ -59,6 +60,26 @@ def stock_of(order: Order) -> int:
 @pytest.fixture
 def order(db) -> Order:
     return placed_order()
+
+
+@pytest.fixture
+def stripe_requests(monkeypatch) -> list[str]:
+    """Every request the shop's Stripe client sends during the test, as "METHOD /v1/path".
+
+    Counted at the SDK's HTTP client, which still sends each one (to localstripe): a count,
+    not a mock.
+    """
+    import stripe
+
+    sent: list[str] = []
+    send = stripe.RequestsClient.request
+
+    def counted(self, method, url, headers, post_data=None):
+        sent.append(f"{method.upper()} {urlsplit(url).path}")
+        return send(self, method, url, headers, post_data)
+
+    monkeypatch.setattr(stripe.RequestsClient, "request", counted)
+    return sent
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """The shopper's payment pages against localstripe, over HTTP through the real SDK.
 
 Each test places its order through checkout, as a shopper does, so the session that placed it
-is the one that pays; the card goes into the page's SetupIntent as Stripe.js sends it
-(apps/payment/tests/cards.py). localstripe's state outlives the test: every object is looked up
-by the id the shop stored.
+is the one that pays; the card goes into the SetupIntent the page's script asks for on submit,
+as Stripe.js sends it (apps/payment/tests/cards.py). localstripe's state outlives the test:
+every object is looked up by the id the shop stored.
 """
 
 from decimal import Decimal
@@ -26,6 +26,7 @@ from apps.payment.tests.cards import (
     CardDeclined,
     card_into_setup_intent,
     page_data,
+    setup_client_secret,
 )
 from apps.shop.tests.factories import ProductFactory
 
@@ -34,6 +35,7 @@ pytestmark = pytest.mark.django_db
 PROCESS_URL = reverse("payment:process")
 COMPLETED_URL = reverse("payment:completed")
 CANCELED_URL = reverse("payment:canceled")
+SETUP_URL = reverse("payment:setup")
 
 
 def shopper_with_cart(product, quantity: int) -> Client:
@@ -68,11 +70,19 @@ def intent_of(order: Order):
 
 
 def pay(client: Client, localstripe, number: str):
-    """Show the payment page, put the card into its SetupIntent, post the PaymentMethod."""
+    """Show the payment page, submit the card: ask for a SetupIntent, put the card into it, post
+    the PaymentMethod."""
     page = client.get(client.payment_url)
     assert page.status_code == 200
-    payment_method = card_into_setup_intent(localstripe, page_data(page, "setup-client-secret"), number)
+    payment_method = card_into_setup_intent(localstripe, setup_client_secret(client, page), number)
     return client.post(client.payment_url, {"payment_method": payment_method})
+
+
+def charges_of(intent) -> list[str]:
+    """The statuses of the charges made on the PaymentIntent (localstripe lists charges by customer
+    only, and these PaymentIntents have none)."""
+    charges = stripe_client().v1.charges.list(params={"limit": 100}).auto_paging_iter()
+    return [charge.status for charge in charges if charge.payment_intent == intent.id]
 
 
 class TestPaymentPage:
@@ -85,13 +95,12 @@ class TestPaymentPage:
 
         assert page.status_code == 200
         assert "Pay $39.80 USD" in page.content.decode()
-        assert page_data(page, "setup-client-secret").startswith("seti_")
+        assert page_data(page, "setup-url") == f"{SETUP_URL}?order={shopper.order.id}"
         assert page_data(page, "publishable-key") == settings.STRIPE_PUBLISHABLE_KEY
         intent = intent_of(shopper.order)
         assert (intent.amount, intent.currency, intent.status) == (3980, "usd", "requires_payment_method")
         assert intent.metadata["order_id"] == str(shopper.order.id)
-        customer = stripe_client().v1.customers.retrieve(intent.customer)
-        assert customer.email == shopper.order.email
+        assert intent.customer is None  # the PaymentMethod is used once, for this PaymentIntent
 
     def test_a_reload_reuses_the_payment_intent(self, shopper, localstripe):
         shopper.get(shopper.payment_url)
@@ -134,6 +143,8 @@ class TestPaymentPage:
             assert response.status_code == 404, url
             assert shopper.order.email not in response.content.decode()
         assert other.post(shopper.payment_url, {"payment_method": "pm_abc"}).status_code == 404
+        refused = other.post(f"{SETUP_URL}?order={shopper.order.id}")
+        assert (refused.status_code, refused.json()) == (404, {"error": "No such order."})
         shopper.order.refresh_from_db()
         assert shopper.order.stripe_id == ""  # nothing was made at Stripe for them
 
@@ -171,14 +182,14 @@ class TestPaying:
 
     def test_a_card_declined_at_set_up_charges_nothing_and_another_card_pays(self, shopper, localstripe):
         page = shopper.get(shopper.payment_url)
-        secret = page_data(page, "setup-client-secret")
+        secret = setup_client_secret(shopper, page)
 
         with pytest.raises(CardDeclined, match="card_declined"):
             card_into_setup_intent(localstripe, secret, DECLINED)
 
         intent = intent_of(shopper.order)
         assert intent.status == "requires_payment_method" and intent.last_payment_error is None
-        # The same form, another card: the page's SetupIntent takes it.
+        # The same form, another card: the SetupIntent the form asked for takes it.
         payment_method = card_into_setup_intent(localstripe, secret, VISA)
         paid = shopper.post(shopper.payment_url, {"payment_method": payment_method})
         assert paid.url == f"{COMPLETED_URL}?order={shopper.order.id}"
@@ -201,14 +212,12 @@ class TestPaying:
         intent = intent_of(shopper.order)
         assert intent.id != failed_intent.id and intent.status == "succeeded"
         assert intent.metadata["order_id"] == str(shopper.order.id)
-        assert intent.customer == failed_intent.customer
         # The declined one was cancelled before the new one was made: it can never charge.
         assert stripe_client().v1.payment_intents.retrieve(failed_intent.id).status == "canceled"
 
     def test_a_second_submit_charges_nothing_more(self, shopper, localstripe):
         page = shopper.get(shopper.payment_url)
-        secret = page_data(page, "setup-client-secret")
-        payment_method = card_into_setup_intent(localstripe, secret, VISA)
+        payment_method = card_into_setup_intent(localstripe, setup_client_secret(shopper, page), VISA)
 
         first = shopper.post(shopper.payment_url, {"payment_method": payment_method})
         second = shopper.post(shopper.payment_url, {"payment_method": payment_method})
@@ -216,8 +225,7 @@ class TestPaying:
         assert first.url == second.url == f"{COMPLETED_URL}?order={shopper.order.id}"
         intent = intent_of(shopper.order)
         assert intent.status == "succeeded"
-        charges = stripe_client().v1.charges.list(params={"customer": intent.customer})
-        assert [charge.status for charge in charges.data] == ["succeeded"]
+        assert charges_of(intent) == ["succeeded"]
 
     def test_a_card_that_needs_3d_secure_brings_the_page_back_to_complete_it(self, shopper, localstripe):
         sent = pay(shopper, localstripe, THREE_D_SECURE)
@@ -255,6 +263,100 @@ class TestPaying:
 
         assert response.status_code == 503
         assert "Nothing was charged" in response.content.decode()
+
+
+class TestCardSetup:
+    """POST /payment/setup/: what the card form's script asks for on submit."""
+
+    def test_it_gives_a_setup_intent_for_the_card_and_changes_nothing_else(self, shopper, localstripe):
+        page = shopper.get(shopper.payment_url)
+        intent = intent_of(shopper.order)
+
+        secret = setup_client_secret(shopper, page)
+
+        setup = stripe_client().v1.setup_intents.retrieve(secret.split("_secret_", 1)[0])
+        assert (setup.status, setup.usage, setup.customer) == ("requires_payment_method", "on_session", None)
+        assert setup.metadata["order_id"] == str(shopper.order.id)
+        assert intent_of(shopper.order).to_dict() == intent.to_dict()
+
+    def test_it_needs_the_pages_csrf_token(self, shopper, localstripe):
+        browser = Client(enforce_csrf_checks=True)
+        browser.cookies = shopper.cookies
+
+        refused = browser.post(f"{SETUP_URL}?order={shopper.order.id}")
+
+        assert refused.status_code == 403
+        assert setup_client_secret(browser, browser.get(shopper.payment_url)).startswith("seti_")
+
+    def test_a_get_is_refused_with_a_message(self, shopper):
+        response = shopper.get(f"{SETUP_URL}?order={shopper.order.id}")
+
+        assert (response.status_code, response["Allow"]) == (405, "POST")
+        assert response.json()["error"]
+
+    @pytest.mark.parametrize("value", ["", "abc", "-1", "9" * 40, "999999"])
+    def test_a_bad_order_number_is_a_404_with_a_message(self, shopper, value):
+        response = shopper.post(f"{SETUP_URL}?order={value}")
+
+        assert (response.status_code, response.json()) == (404, {"error": "No such order."})
+
+    @pytest.mark.parametrize("status", [OrderStatus.PAID, OrderStatus.CANCELLED])
+    def test_an_order_no_longer_awaiting_payment_gets_none(self, shopper, localstripe, status):
+        Order.objects.filter(id=shopper.order.id).update(status=status)
+
+        response = shopper.post(f"{SETUP_URL}?order={shopper.order.id}")
+
+        assert response.status_code == 409
+        assert response.json() == {"error": "This order can no longer be paid."}
+
+    def test_stripe_unreachable_is_a_503_that_says_nothing_was_charged(self, shopper, localstripe, settings):
+        from devtools.localstripe import free_port
+
+        page = shopper.get(shopper.payment_url)
+        settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+        settings.STRIPE_MAX_NETWORK_RETRIES = 0
+
+        response = shopper.post(page_data(page, "setup-url"))
+
+        assert response.status_code == 503
+        assert "Nothing was charged" in response.json()["error"]
+
+
+class TestStripeCallsPerPage:
+    """What each step costs at Stripe, counted at the SDK's HTTP client (the calls still go to
+    localstripe): the page load makes the PaymentIntent only, the submit the rest."""
+
+    def test_the_first_load_makes_the_payment_intent_and_nothing_else(
+        self, shopper, localstripe, stripe_requests
+    ):
+        shopper.get(shopper.payment_url)
+        assert stripe_requests == ["POST /v1/payment_intents"]
+
+    def test_a_reload_reads_the_payment_intent_only(self, shopper, localstripe, stripe_requests):
+        shopper.get(shopper.payment_url)
+        intent = intent_of(shopper.order).id
+        stripe_requests.clear()
+
+        shopper.get(shopper.payment_url)
+
+        assert stripe_requests == [f"GET /v1/payment_intents/{intent}"]
+
+    def test_the_submit_sets_up_the_card_then_pays_the_payment_intent(
+        self, shopper, localstripe, stripe_requests
+    ):
+        page = shopper.get(shopper.payment_url)
+        intent = intent_of(shopper.order).id
+        stripe_requests.clear()
+
+        payment_method = card_into_setup_intent(localstripe, setup_client_secret(shopper, page), VISA)
+        shopper.post(shopper.payment_url, {"payment_method": payment_method})
+
+        assert stripe_requests == [
+            "POST /v1/setup_intents",
+            f"GET /v1/payment_intents/{intent}",
+            f"POST /v1/payment_intents/{intent}",
+            f"POST /v1/payment_intents/{intent}/confirm",
+        ]
 
 
 class TestCompletedAndCanceledPages:
