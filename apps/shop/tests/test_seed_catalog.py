@@ -26,8 +26,9 @@ class Terminal(io.StringIO):
 
 def catalog() -> list[tuple]:
     return list(
-        Product.objects.order_by("slug")
-        .values_list("slug", "name", "category__slug", "description", "price", "stock")
+        Product.objects.order_by("slug_en")
+        .values_list("slug_en", "slug_ko", "name_en", "name_ko", "category__slug_en", "description_en",
+                     "description_ko", "price", "stock")
     )
 
 
@@ -62,7 +63,7 @@ class TestSeedCatalog:
         seed(2)
 
         first, second = (
-            Product.objects.get(slug=demo_product(index=index).slug) for index in (1, 2)
+            Product.objects.get(slug_en=demo_product(index=index).slug[0]) for index in (1, 2)
         )
         colours = []
         for product in (first, second):
@@ -88,7 +89,7 @@ class TestSeedCatalog:
 
         assert Product.objects.count() == 10
         assert first_ids <= set(Product.objects.values_list("id", flat=True))
-        assert Product.objects.values("slug").distinct().count() == 10
+        assert Product.objects.values("slug_en").distinct().count() == 10
         assert output == "Created 4 products in 4 categories; the catalog now has 10.\n"
 
     def test_a_number_at_or_below_the_current_count_does_nothing(self):
@@ -133,7 +134,7 @@ class TestSeedCatalog:
         seed(12)
 
         assert catalog() == first_run
-        assert Product.objects.get(slug="walnut-desk-lamp-1").name == "Walnut Desk Lamp"
+        assert Product.objects.get(slug_en="walnut-desk-lamp-1").name == "Walnut Desk Lamp"
 
     def test_no_demo_category_takes_a_path_of_another_app(self):
-        assert not {category.slug for category in DEMO_CATEGORIES} & RESERVED_CATEGORY_SLUGS
+        assert not {slug for category in DEMO_CATEGORIES for slug in category.slug} & RESERVED_CATEGORY_SLUGS
