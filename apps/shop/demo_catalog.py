@@ -131,6 +131,8 @@ class DemoCatalogSeedResult:
     # Categories the new products went into (not every category in the shop).
     categories: int
     total: int
+    # Demo products seeded before the catalog spoke Korean that got their Korean text now.
+    translated: int = 0
 
 
 @dataclass(frozen=True)
@@ -184,17 +186,19 @@ def demo_catalog_seed(
     """Add demo products until the catalog holds `products` products; return what was done.
 
     Products already in the catalog count towards the total, whoever made them; demo products
-    are recognised by their English slug, so running again creates no duplicates and a larger number
-    adds only what is missing. Each new product gets a generated image in the default storage.
+    are recognised by their English slug, so running again creates no duplicates and a larger
+    number adds only what is missing. Each new product gets a generated image in the default
+    storage. Demo rows an earlier run made in English only get their Korean text.
     `on_progress(done, total)` is called before the first product and after each batch.
     Two runs at the same time can both decide to create the same products: run one at a time.
     """
     if products < 0:
         raise ValueError(f"The number of products cannot be negative ({products}).")
+    translated = _korean_for_earlier_demo_rows()
     existing = Product.objects.count()
     missing = products - existing
     if missing <= 0:
-        return DemoCatalogSeedResult(created=0, categories=0, total=existing)
+        return DemoCatalogSeedResult(created=0, categories=0, total=existing, translated=translated)
 
     plans = _missing_demo_products(up_to=products, wanted=missing)
     categories = _categories_for(plans=plans)
@@ -212,8 +216,34 @@ def demo_catalog_seed(
         if on_progress is not None:
             on_progress(done, len(plans))
     return DemoCatalogSeedResult(
-        created=len(plans), categories=len(categories), total=Product.objects.count()
+        created=len(plans), categories=len(categories), total=Product.objects.count(),
+        translated=translated,
     )
+
+
+def _korean_for_earlier_demo_rows() -> int:
+    """Give the demo rows seeded before the catalog spoke Korean their Korean text; how many.
+
+    Only rows whose Korean name is blank and whose English slug is a demo one: whatever staff
+    translated, or made themselves, is left alone. On a catalog seeded since, one query that
+    finds nothing.
+    """
+    demo_categories = {category.slug[EN]: category for category in DEMO_CATEGORIES}
+    categories = list(Category.objects.filter(name_ko="", slug_en__in=demo_categories))
+    for category in categories:
+        demo = demo_categories[category.slug_en]
+        category.name_ko, category.slug_ko = demo.name[KO], demo.slug[KO]
+    Category.objects.bulk_update(categories, ["name_ko", "slug_ko"])
+    products = []
+    for product in Product.objects.filter(name_ko="").only("id", "slug_en"):
+        index = product.slug_en.rpartition("-")[2]
+        plan = demo_product(index=int(index)) if index.isdigit() and int(index) > 0 else None
+        if plan is not None and plan.slug[EN] == product.slug_en:
+            product.name_ko, product.slug_ko = plan.name[KO], plan.slug[KO]
+            product.description_ko = plan.description[KO]
+            products.append(product)
+    Product.objects.bulk_update(products, ["name_ko", "slug_ko", "description_ko"], batch_size=BATCH_SIZE)
+    return len(products)
 
 
 def _missing_demo_products(*, up_to: int, wanted: int) -> list[DemoProduct]:

@@ -10,6 +10,7 @@ from PIL import Image
 from apps.shop.demo_catalog import DEMO_CATEGORIES, IMAGE_SIZE, demo_product
 from apps.shop.models import RESERVED_CATEGORY_SLUGS, Category, Product
 from apps.shop.tests.factories import ProductFactory
+from apps.shop.tests.languages import get_in
 
 
 def seed(products: int | None = None) -> str:
@@ -138,3 +139,50 @@ class TestSeedCatalog:
 
     def test_no_demo_category_takes_a_path_of_another_app(self):
         assert not {slug for category in DEMO_CATEGORIES for slug in category.slug} & RESERVED_CATEGORY_SLUGS
+
+
+@pytest.mark.django_db
+class TestSeedCatalogInKorean:
+    def test_products_and_categories_get_korean_names_descriptions_and_slugs(self):
+        seed(12)
+
+        lamp = Product.objects.select_related("category").get(slug_en="walnut-desk-lamp-1")
+        assert (lamp.name_ko, lamp.slug_ko) == ("월넛 책상 램프", "월넛-책상-램프-1")
+        assert (lamp.category.name_ko, lamp.category.slug_ko) == ("홈 오피스", "홈-오피스")
+        assert not Product.objects.filter(name_ko="").exists()
+        assert not Product.objects.filter(description_ko="").exists()
+        assert not Category.objects.filter(slug_ko="").exists()
+
+    def test_every_demo_text_has_its_korean_one(self):
+        for index in range(1, 6 * 8 * 8 * 2 + 1):
+            plan = demo_product(index=index)
+            english, korean = plan.name
+            assert korean and korean != english
+            assert plan.slug[1].endswith(f"-{index}") and plan.description[1]
+
+    def test_every_category_is_valid_in_both_languages(self):
+        seed(6)
+
+        for category in Category.objects.all():
+            category.full_clean()
+
+    def test_the_korean_pages_of_the_demo_catalog_resolve(self, client):
+        seed(6)
+        product = Product.objects.get(slug_en="walnut-desk-lamp-1")
+        assert get_in("ko", client, product.get_absolute_url).status_code == 200
+        assert get_in("ko", client, product.category.get_absolute_url).status_code == 200
+
+    def test_demo_rows_seeded_in_english_only_get_their_korean_text_once(self):
+        seed(7)
+        Product.objects.update(name_ko="", slug_ko="", description_ko="")
+        Category.objects.update(name_ko="", slug_ko="")
+        by_hand = ProductFactory(name_en="Teapot", slug_en="teapot-3")
+
+        output = seed(8)
+
+        assert "Gave 7 demo products their Korean text." in output
+        assert Product.objects.get(slug_en="walnut-desk-lamp-1").name_ko == "월넛 책상 램프"
+        assert Category.objects.get(slug_en="home-office").slug_ko == "홈-오피스"
+        by_hand.refresh_from_db()
+        assert by_hand.name_ko == ""
+        assert "Korean" not in seed(8)
