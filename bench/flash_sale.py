@@ -219,7 +219,7 @@ def run_sale(env, work: Path, stock: list[tuple[int, int]], warmup_product: int,
 
 def product_urls(port: int, ids: list[int]) -> dict[int, str]:
     with web.admin_connection(DATABASE) as conn:
-        rows = conn.execute("SELECT id, slug FROM shop_product WHERE id = ANY(%s)", [ids]).fetchall()
+        rows = conn.execute("SELECT id, slug_en FROM shop_product WHERE id = ANY(%s)", [ids]).fetchall()
     return {product_id: f"/{product_id}/{slug}/" for product_id, slug in rows}
 
 

@@ -130,10 +130,10 @@ def main() -> None:
 def product_seed():
     from apps.shop.models import Category, Product
 
-    category, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+    category, _ = Category.objects.get_or_create(slug_en="bench", defaults={"name_en": "Bench"})
     product, _ = Product.objects.get_or_create(
-        category=category, slug="bench-product",
-        defaults={"name": "Bench product", "price": "9.99", "stock": 1_000_000},
+        category=category, slug_en="bench-product",
+        defaults={"name_en": "Bench product", "price": "9.99", "stock": 1_000_000},
     )
     return product
 

@@ -394,10 +394,10 @@ def pick_targets(env: dict[str, str]) -> dict:
         import bench_urls
         from apps.shop.models import Category, Product
         products = Product.objects.filter(available=True).order_by("id")
-        category = Category.objects.order_by("name").first()
+        category = Category.objects.order_by("name_en").first()
         step = max(1, products.count() // 500)
-        details = [p.get_absolute_url() for p in products.only("id", "slug")[::step][:500]]
-        plenty = products.filter(stock__gte=40).only("id", "slug")
+        details = [p.get_absolute_url() for p in products.only("id", "slug_en", "slug_ko")[::step][:500]]
+        plenty = products.filter(stock__gte=40).only("id", "slug_en", "slug_ko")
         journey = [[p.id, p.get_absolute_url()] for p in plenty[: 2000]]
         cart = [p.get_absolute_url() for p in plenty.order_by("-id")[:3]]
         print(json.dumps({"category": category.get_absolute_url(), "details": details,
@@ -448,7 +448,7 @@ def count_queries() -> dict:
     pages = {
         "floor": "/healthz/",
         "list": "/",
-        "category": Category.objects.order_by("name").first().get_absolute_url(),
+        "category": Category.objects.order_by("name_en").first().get_absolute_url(),
         "detail": products[0].get_absolute_url(),
         "cart": "/cart/",
         "checkout form": "/orders/create/",

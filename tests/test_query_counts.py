@@ -2,7 +2,8 @@
 
 Counted with a cart of three lines in the session, so the session's own query is included, and
 with "bought together" counts between those products and every other (so, like the catalog, the
-pairs table grows with the parameter).
+pairs table grows with the parameter); in English and in Korean, with the catalog translated
+(the Korean text is in the same rows: a language costs no query).
 """
 
 from datetime import timedelta
@@ -10,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.coupons.models import Coupon
 from apps.orders.models import Order
@@ -21,15 +22,18 @@ from apps.shop.tests.factories import CategoryFactory, ProductFactory
 
 
 def build_catalog(size: int) -> list[Product]:
-    categories = CategoryFactory.create_batch(3)
+    categories = [CategoryFactory(name_ko=f"분류 {i}", slug_ko=f"분류-{i}") for i in range(3)]
     Product.objects.bulk_create(
         Product(
-            category=categories[i % 3], name=f"Item {i:05}", slug=f"item-{i}",
-            price=Decimal("9.99"), stock=50, description="Bulk-made for query counts.",
+            category=categories[i % 3], name_en=f"Item {i:05}", slug_en=f"item-{i}",
+            name_ko=f"상품 {i:05}", slug_ko=f"상품-{i}",
+            price=Decimal("9.99"), stock=50, description_en="Bulk-made for query counts.",
+            description_ko="쿼리 수를 세려고 만든 상품.",
         )
         for i in range(size - 3)
     )
-    in_cart = [ProductFactory(category=categories[0]) for _ in range(3)]
+    in_cart = [ProductFactory(category=categories[0], name_ko=f"장바구니 상품 {i}",
+                              slug_ko=f"장바구니-상품-{i}") for i in range(3)]
     others = Product.objects.exclude(id__in=[p.id for p in in_cart]).values_list("id", flat=True)
     ProductPair.objects.bulk_create(
         pair for product in in_cart for other_id in others for pair in (
@@ -40,8 +44,17 @@ def build_catalog(size: int) -> list[Product]:
     return in_cart
 
 
+@pytest.fixture(params=["en", "ko"])
+def language(request):
+    """The shopper's language: every URL reversed in it, every request saying it."""
+    with translation.override(request.param):
+        yield request.param
+    translation.deactivate()
+
+
 @pytest.fixture(params=[10, 1000], ids=["10-products", "1000-products"])
-def shopper(request, client, db):
+def shopper(request, client, db, language):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = language
     in_cart = build_catalog(request.param)
     for product in in_cart:
         client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 1})
@@ -100,12 +113,13 @@ class TestQueryCounts:
         with django_assert_num_queries(LIST_QUERIES):
             assert client.get(in_cart[0].category.get_absolute_url()).status_code == 200
 
-    def test_product_detail(self, shopper, django_assert_num_queries):
+    def test_product_detail(self, shopper, language, django_assert_num_queries):
         client, in_cart = shopper
         with django_assert_num_queries(DETAIL_QUERIES):
             response = client.get(in_cart[0].get_absolute_url())
         assert response.status_code == 200
         assert len(response.context["bought_together"]) == 4
+        assert (response.context["product"].name == in_cart[0].name_ko) == (language == "ko")
 
     def test_cart_with_three_lines(self, shopper, django_assert_num_queries):
         client, _ = shopper

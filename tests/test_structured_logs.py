@@ -68,7 +68,7 @@ class TestRequestLog:
         [line] = log_lines("shop_project.request")
         assert line["message"] == "request" and line["level"] == "INFO"
         assert (line["method"], line["path"], line["status"]) == ("GET", product.get_absolute_url(), 200)
-        assert line["route"] == "<int:id>/<slug:slug>/"
+        assert line["route"] == "<int:id>/<catalog_slug:slug>/"
         assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
         assert line["order_id"] is None and line["lambda_request_id"] is None
         assert len(line["request_id"]) == 32  # a new one: nobody sent any

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.db.models import Sum
 
 from apps.shop.models import Product
+from apps.shop.translation import columns
 
 SHOWN = 4
 
@@ -22,8 +23,8 @@ def bought_with_product(*, product_id: int, limit: int = SHOWN) -> list[Product]
     return list(
         Product.objects.filter(available=True, bought_with__product_id=product_id)
         .exclude(id=product_id)
-        .defer("description")
-        .order_by("-bought_with__count", "name", "id")[:limit]
+        .defer(*columns("description"))
+        .order_by("-bought_with__count", "name_en", "id")[:limit]
     )
 
 
@@ -35,7 +36,7 @@ def bought_with_cart(*, product_ids: Iterable[int], limit: int = SHOWN) -> list[
     return list(
         Product.objects.filter(available=True, bought_with__product_id__in=product_ids)
         .exclude(id__in=product_ids)
-        .defer("description")
+        .defer(*columns("description"))
         .annotate(together=Sum("bought_with__count"))
-        .order_by("-together", "name", "id")[:limit]
+        .order_by("-together", "name_en", "id")[:limit]
     )

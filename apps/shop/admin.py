@@ -17,20 +17,31 @@ logger = logging.getLogger(__name__)
 SAVE_ATTEMPTS = 3
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
-    prepopulated_fields = {"slug": ("name",)}
-    search_fields = ["name"]
+    list_display = ["name_en", "slug_en", "name_ko", "slug_ko"]
+    fieldsets = [
+        ("English", {"fields": ["name_en", "slug_en"]}),
+        ("Korean (한국어): blank shows the English", {"fields": ["name_ko", "slug_ko"]}),
+    ]
+    # Each slug from its own language's name; the Korean one keeps Hangul (allow_unicode).
+    prepopulated_fields = {"slug_en": ("name_en",), "slug_ko": ("name_ko",)}
+    search_fields = ["name_en", "name_ko"]
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductAdminForm
-    list_display = ["name", "slug", "category", "price", "stock", "available", "created", "updated"]
+    list_display = ["name_en", "name_ko", "slug_en", "category", "price", "stock", "available", "created",
+                    "updated"]
     list_editable = ["price", "stock", "available"]
     list_filter = ["available", "category", "created", "updated"]
     list_select_related = ["category"]
-    search_fields = ["name", "description"]
-    prepopulated_fields = {"slug": ("name",)}
+    search_fields = ["name_en", "name_ko", "description_en", "description_ko"]
+    fieldsets = [
+        (None, {"fields": ["category", "image", "price", "stock", "available"]}),
+        ("English", {"fields": ["name_en", "slug_en", "description_en"]}),
+        ("Korean (한국어): blank shows the English", {"fields": ["name_ko", "slug_ko", "description_ko"]}),
+    ]
+    prepopulated_fields = {"slug_en": ("name_en",), "slug_ko": ("name_ko",)}
     autocomplete_fields = ["category"]
 
     def get_changelist_form(self, request, **kwargs):

@@ -48,8 +48,9 @@ class ProductAdminForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = ["category", "name", "slug", "image", "description", "price", "stock", "available"]
-        field_classes = {"description": MultilineTextField}
+        fields = ["category", "name_en", "slug_en", "name_ko", "slug_ko", "image",
+                  "description_en", "description_ko", "price", "stock", "available"]
+        field_classes = {"description_en": MultilineTextField, "description_ko": MultilineTextField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,9 @@ Product or Category is saved or deleted (signals.py); checkout, which takes stoc
 updates (no signal), calls catalog_stock_changed(): only a product's own page shows its stock, so
 a sale leaves the lists and the other products' pages in the cache.
 
+A page is kept once per language (the key names the active one: a Korean page is never served
+to an English visitor); the generations are the same for all languages, so a change forgets both.
+
 Shoppers with a session (a cart, notices, staff) always get the page made from the database:
 what they see next to their cart is current, and their pages never enter the cache.
 """

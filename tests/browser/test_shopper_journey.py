@@ -39,7 +39,7 @@ class TestShopperJourney:
         expect(page.locator(".product-card")).to_have_count(12)
         screenshot("01-product-list")
 
-        category = Category.objects.filter(products__isnull=False).order_by("name").first()
+        category = Category.objects.filter(products__isnull=False).order_by("name_en").first()
         page.get_by_role("navigation", name="Categories").get_by_role("link", name=category.name).click()
         expect(page.get_by_role("heading", name=category.name, level=1)).to_be_visible()
         expect(page.locator(".product-card")).to_have_count(category.products.count())

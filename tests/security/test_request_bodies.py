@@ -15,6 +15,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.converters import IntConverter, SlugConverter, StringConverter
 
+from apps.shop.converters import CatalogSlugConverter
+
 pytestmark = pytest.mark.django_db
 
 CSRF_TOKEN = "k" * 32
@@ -45,7 +47,8 @@ READABLE_BODIES = {
 }
 
 # A value for each path converter: the bad body is refused before a view would look it up.
-CONVERTER_VALUES = {IntConverter: "1", SlugConverter: "some-slug", StringConverter: "x"}
+CONVERTER_VALUES = {IntConverter: "1", SlugConverter: "some-slug", CatalogSlugConverter: "some-slug",
+                    StringConverter: "x"}
 
 
 def every_url(resolver=None, prefix="") -> list[str]:

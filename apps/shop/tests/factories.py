@@ -12,9 +12,11 @@ class CategoryFactory(DjangoModelFactory):
     class Meta:
         model = Category
 
-    name = factory.Sequence(lambda n: f"Category {n}")
+    # English only, as a catalog is before staff translate it: Korean pages fall back to it.
+    # `name=` and `slug=` set these too (Category.name is the English one when assigned).
+    name_en = factory.Sequence(lambda n: f"Category {n}")
     # A prefix no reserved slug (admin, cart, ...) starts with, so every slug is valid.
-    slug = factory.Sequence(lambda n: f"category-{n}")
+    slug_en = factory.Sequence(lambda n: f"category-{n}")
 
 
 class ProductFactory(DjangoModelFactory):
@@ -22,10 +24,10 @@ class ProductFactory(DjangoModelFactory):
         model = Product
 
     category = factory.SubFactory(CategoryFactory)
-    name = factory.Sequence(lambda n: f"Product {n}")
+    name_en = factory.Sequence(lambda n: f"Product {n}")
     # Product slugs need not be unique, but detail URLs read better in failures when they are.
-    slug = factory.Sequence(lambda n: f"product-{n}")
-    description = "A product made for a test."
+    slug_en = factory.Sequence(lambda n: f"product-{n}")
+    description_en = "A product made for a test."
     price = Decimal("10.00")
     stock = 10
     available = True

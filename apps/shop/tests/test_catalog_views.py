@@ -82,8 +82,14 @@ class TestProductDetail:
         product = ProductFactory(available=False)
         assert client.get(product.get_absolute_url()).status_code == 404
 
-    def test_mismatched_slug_is_404(self, client):
+    def test_a_mismatched_slug_moves_to_the_products_url(self, client):
         product = ProductFactory(slug="right-slug")
+        response = client.get(reverse("shop:product_detail", args=[product.id, "wrong-slug"]))
+        assert response.status_code == 301
+        assert response["Location"] == product.get_absolute_url()
+
+    def test_a_mismatched_slug_of_an_unavailable_product_is_404(self, client):
+        product = ProductFactory(slug="right-slug", available=False)
         assert client.get(reverse("shop:product_detail", args=[product.id, "wrong-slug"])).status_code == 404
 
     def test_out_of_stock_product_offers_no_add_to_cart(self, client):
@@ -95,7 +101,7 @@ class TestProductDetail:
 
 @pytest.mark.django_db
 class TestCategorySlug:
-    @pytest.mark.parametrize("slug", ["cart", "orders", "admin"])
+    @pytest.mark.parametrize("slug", ["cart", "orders", "admin", "payment"])
     def test_slugs_of_other_pages_are_refused(self, slug):
         with pytest.raises(ValidationError):
             Category(name="Clash", slug=slug).full_clean()

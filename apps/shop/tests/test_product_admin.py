@@ -94,12 +94,12 @@ class TestProductChangeForm:
         assert (product.stock, product.price) == (2, Decimal("10.00"))
 
     def test_a_price_set_meanwhile_by_other_staff_is_not_written_back(self, admin_client):
-        product = ProductFactory(stock=10, price=Decimal("10.00"), description="Old words.")
+        product = ProductFactory(stock=10, price=Decimal("10.00"), description_en="Old words.")
         shown = form_fields(admin_client.get(change_url(product)), CHANGE_FORM)
         Product.objects.filter(id=product.id).update(price=Decimal("15.00"), available=False)
 
         response = admin_client.post(
-            change_url(product), {**shown, "description": "New words.", "_save": "Save"}
+            change_url(product), {**shown, "description_en": "New words.", "_save": "Save"}
         )
 
         assert response.status_code == 302
@@ -115,8 +115,8 @@ class TestProductChangeForm:
         # As a browser posts the page: a hidden input's line breaks come back as the HTML parser
         # left them (LF), a textarea's as the form submission writes them (CRLF).
         browser = {**shown, "initial-description": "First line.\nSecond line.",
-                   "description": "First line.\r\nSecond line."}
-        Product.objects.filter(id=product.id).update(description="Rewritten by other staff.")
+                   "description_en": "First line.\r\nSecond line."}
+        Product.objects.filter(id=product.id).update(description_en="Rewritten by other staff.")
 
         response = admin_client.post(change_url(product), {**browser, "price": "12.50", "_save": "Save"})
 
@@ -153,12 +153,12 @@ class TestProductChangeForm:
         category = CategoryFactory()
 
         response = admin_client.post(reverse("admin:shop_product_add"), {
-            **fields, "category": category.id, "name": "Teapot", "slug": "teapot", "price": "24.00",
+            **fields, "category": category.id, "name_en": "Teapot", "slug_en": "teapot", "price": "24.00",
             "stock": "6", "_save": "Save",
         })
 
         assert response.status_code == 302
-        assert Product.objects.values_list("stock", "price").get(slug="teapot") == (6, Decimal("24.00"))
+        assert Product.objects.values_list("stock", "price").get(slug_en="teapot") == (6, Decimal("24.00"))
 
 
 @pytest.mark.postgres

@@ -10,6 +10,7 @@ from PIL import Image
 from apps.shop.demo_catalog import DEMO_CATEGORIES, IMAGE_SIZE, demo_product
 from apps.shop.models import RESERVED_CATEGORY_SLUGS, Category, Product
 from apps.shop.tests.factories import ProductFactory
+from apps.shop.tests.languages import get_in
 
 
 def seed(products: int | None = None) -> str:
@@ -26,8 +27,9 @@ class Terminal(io.StringIO):
 
 def catalog() -> list[tuple]:
     return list(
-        Product.objects.order_by("slug")
-        .values_list("slug", "name", "category__slug", "description", "price", "stock")
+        Product.objects.order_by("slug_en")
+        .values_list("slug_en", "slug_ko", "name_en", "name_ko", "category__slug_en", "description_en",
+                     "description_ko", "price", "stock")
     )
 
 
@@ -62,7 +64,7 @@ class TestSeedCatalog:
         seed(2)
 
         first, second = (
-            Product.objects.get(slug=demo_product(index=index).slug) for index in (1, 2)
+            Product.objects.get(slug_en=demo_product(index=index).slug[0]) for index in (1, 2)
         )
         colours = []
         for product in (first, second):
@@ -88,7 +90,7 @@ class TestSeedCatalog:
 
         assert Product.objects.count() == 10
         assert first_ids <= set(Product.objects.values_list("id", flat=True))
-        assert Product.objects.values("slug").distinct().count() == 10
+        assert Product.objects.values("slug_en").distinct().count() == 10
         assert output == "Created 4 products in 4 categories; the catalog now has 10.\n"
 
     def test_a_number_at_or_below_the_current_count_does_nothing(self):
@@ -133,7 +135,54 @@ class TestSeedCatalog:
         seed(12)
 
         assert catalog() == first_run
-        assert Product.objects.get(slug="walnut-desk-lamp-1").name == "Walnut Desk Lamp"
+        assert Product.objects.get(slug_en="walnut-desk-lamp-1").name == "Walnut Desk Lamp"
 
     def test_no_demo_category_takes_a_path_of_another_app(self):
-        assert not {category.slug for category in DEMO_CATEGORIES} & RESERVED_CATEGORY_SLUGS
+        assert not {slug for category in DEMO_CATEGORIES for slug in category.slug} & RESERVED_CATEGORY_SLUGS
+
+
+@pytest.mark.django_db
+class TestSeedCatalogInKorean:
+    def test_products_and_categories_get_korean_names_descriptions_and_slugs(self):
+        seed(12)
+
+        lamp = Product.objects.select_related("category").get(slug_en="walnut-desk-lamp-1")
+        assert (lamp.name_ko, lamp.slug_ko) == ("월넛 책상 램프", "월넛-책상-램프-1")
+        assert (lamp.category.name_ko, lamp.category.slug_ko) == ("홈 오피스", "홈-오피스")
+        assert not Product.objects.filter(name_ko="").exists()
+        assert not Product.objects.filter(description_ko="").exists()
+        assert not Category.objects.filter(slug_ko="").exists()
+
+    def test_every_demo_text_has_its_korean_one(self):
+        for index in range(1, 6 * 8 * 8 * 2 + 1):
+            plan = demo_product(index=index)
+            english, korean = plan.name
+            assert korean and korean != english
+            assert plan.slug[1].endswith(f"-{index}") and plan.description[1]
+
+    def test_every_category_is_valid_in_both_languages(self):
+        seed(6)
+
+        for category in Category.objects.all():
+            category.full_clean()
+
+    def test_the_korean_pages_of_the_demo_catalog_resolve(self, client):
+        seed(6)
+        product = Product.objects.get(slug_en="walnut-desk-lamp-1")
+        assert get_in("ko", client, product.get_absolute_url).status_code == 200
+        assert get_in("ko", client, product.category.get_absolute_url).status_code == 200
+
+    def test_demo_rows_seeded_in_english_only_get_their_korean_text_once(self):
+        seed(7)
+        Product.objects.update(name_ko="", slug_ko="", description_ko="")
+        Category.objects.update(name_ko="", slug_ko="")
+        by_hand = ProductFactory(name_en="Teapot", slug_en="teapot-3")
+
+        output = seed(8)
+
+        assert "Gave 7 demo products their Korean text." in output
+        assert Product.objects.get(slug_en="walnut-desk-lamp-1").name_ko == "월넛 책상 램프"
+        assert Category.objects.get(slug_en="home-office").slug_ko == "홈-오피스"
+        by_hand.refresh_from_db()
+        assert by_hand.name_ko == ""
+        assert "Korean" not in seed(8)

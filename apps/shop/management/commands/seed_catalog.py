@@ -45,6 +45,8 @@ class Command(BaseCommand):
             made = [f"coupon {coupon.code} ({coupon.discount}% off)"] if coupon else []
             made += [f"{_count(orders, 'paid order')} for the bought-together lists"] if orders else []
             self.stdout.write("Demo data: " + " and ".join(made) + ".")
+        if result.translated:
+            self.stdout.write(f"Gave {_count(result.translated, 'demo product')} their Korean text.")
         self.stdout.write(_summary(result=result, asked=products))
 
 
