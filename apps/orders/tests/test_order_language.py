@@ -1,15 +1,20 @@
-"""An order remembers the language it was placed in."""
+"""An order remembers the language it was placed in, and its confirmation e-mail is written in it,
+whatever language the worker that sends it has active."""
 
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
-from pytest_django.asserts import assertContains
+from pytest_django.asserts import assertContains, assertInHTML
 
+from apps.coupons.tests.factories import CouponFactory
 from apps.orders import services
 from apps.orders.models import Order
+from apps.orders.tasks import order_created
 from apps.orders.tests.checkout import hidden_fields, placed_order_id
 from apps.orders.tests.factories import CUSTOMER, OrderFactory, OrderItemFactory
 from apps.shop.tests.factories import ProductFactory
@@ -89,3 +94,56 @@ class TestOrderLanguageInTheAdmin:
 
         assert [order.id for order in page.context["cl"].result_list] == [korean.id]
         assert english.id not in [order.id for order in page.context["cl"].result_list]
+
+
+@pytest.mark.django_db
+class TestConfirmationInTheOrdersLanguage:
+    def test_a_korean_order_gets_its_confirmation_in_korean_from_an_english_worker(self, mailoutbox):
+        order = order_through_the_shop("ko", KOREAN_SHOPPER)
+
+        with translation.override("en"):
+            assert order_created.apply(args=[order.id]).successful()
+
+        [message] = mailoutbox
+        assert message.subject == f"My Shop 주문 {order.id} 확인"
+        assert message.body.startswith(
+            f"민준 님, 안녕하세요.\n\n주문해 주셔서 감사합니다. 주문 번호는 {order.id}입니다.\n")
+        assert "2 x Desk lamp  $39.80\n" in message.body
+        assert "합계: $39.80" in message.body
+        assert "배송지:\n민준 김\n테헤란로 152\n06236 서울특별시\n" in message.body
+        html = message.alternatives[0][0]
+        assert '<html lang="ko">' in html
+        assertInHTML(f"<p>주문해 주셔서 감사합니다. 주문 번호는 <strong>{order.id}</strong>입니다.</p>", html)
+        assertInHTML('<td colspan="2"><strong>합계</strong></td>', html)
+        assert "Total" not in html and "deliver" not in html
+
+    def test_an_english_order_stays_english_when_the_worker_speaks_korean(self, mailoutbox):
+        order = order_in("en")
+
+        with translation.override("ko"):
+            assert order_created.apply(args=[order.id]).successful()
+            assert translation.get_language() == "ko"  # the worker's own language, given back
+
+        [message] = mailoutbox
+        assert message.subject == f"Your order {order.id} at My Shop"
+        assert "Total: $39.80" in message.body and "We will deliver to:" in message.body
+        assert "합계" not in message.body and "합계" not in message.alternatives[0][0]
+
+    def test_a_coupon_shows_korean_subtotal_and_discount(self, mailoutbox):
+        order = order_in("ko", coupon=CouponFactory(code="SAVE15", discount=15), discount=15)
+
+        with translation.override("en"):
+            services.order_confirmation_send(order_id=order.id)
+
+        body = mailoutbox[0].body
+        assert "소계: $39.80\n할인 (SAVE15), 15%: -$5.97\n합계: $33.83" in body
+
+    def test_the_language_costs_the_send_no_query(self):
+        # The language is a column of the order: a Korean e-mail costs what an English one does.
+        counts = {}
+        for language in ("en", "ko"):
+            order = order_in(language)
+            with CaptureQueriesContext(connection) as captured:
+                assert services.order_confirmation_send(order_id=order.id)
+            counts[language] = len(captured)
+        assert counts["ko"] == counts["en"]
