@@ -119,6 +119,17 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: LocaleMiddleware activates a request's language
+    for the thread and never deactivates it, so a Korean request would leave the next test Korean."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 def services_required() -> bool:
     """CI sets REQUIRE_SERVICES=1: a test whose server is missing fails there instead of skipping."""
     return os.environ.get("REQUIRE_SERVICES") == "1"

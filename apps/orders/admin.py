@@ -84,7 +84,8 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ["id", "first_name", "last_name", "email", "address", "postal_code", "city",
                     "paid", "status", "needs_attention", "created", "updated", "confirmation_status",
                     "order_detail", "order_pdf"]
-    list_filter = ["status", "needs_attention", "paid", "created", "updated", "confirmation_status"]
+    list_filter = ["status", "needs_attention", "paid", "created", "updated", "confirmation_status",
+                   "language"]
     # The payment's state moves only through apps.payment.services (the actions below, the
     # webhook, the sweep), never by editing the form: that would move money without stock.
     readonly_fields = ["status", "paid", "stripe_payment", "payment_deadline", "paid_at",
@@ -94,7 +95,8 @@ class OrderAdmin(admin.ModelAdmin):
                        "confirmation_sent_at", "confirmation_error",
                        "invoice_status", "invoice_due_at", "invoice_queued_at", "invoice_attempts",
                        "invoice_claimed_at", "invoice_sent_at", "invoice_error",
-                       "coupon", "discount", "totals"]
+                       "coupon", "discount", "totals",
+                       "language"]  # the e-mails' and the invoice's: what the shopper read at checkout
     exclude = ["stripe_id"]
     search_fields = ["id", "first_name", "last_name", "email"]
     inlines = [OrderItemInline]

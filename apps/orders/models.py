@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
@@ -52,6 +53,9 @@ class Order(models.Model):
     # Which browser session placed the order (a keyed hash of its session key, never the key):
     # the cap on open unpaid orders per session counts by it.
     session_ref = models.CharField(max_length=64, blank=True, editable=False)
+    # The language the order was placed in: every e-mail it gets later, and its invoice, are
+    # written in it, whatever language the worker or the staff member sending them uses.
+    language = models.CharField(max_length=7, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     paid_at = models.DateTimeField(null=True, blank=True)
     # The last failed attempt to pay (Stripe's code and message); the order stays payable.
     payment_failure_code = models.CharField(max_length=100, blank=True)

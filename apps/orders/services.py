@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.coupons.discount import order_totals
 from apps.coupons.services import coupon_use_take
@@ -80,6 +80,7 @@ def order_create(
     earlier_cart_tokens: Sequence[uuid.UUID] = (),
     coupon_id: int | None = None,
     session_ref: str = "",
+    language: str = "",
 ) -> Order:
     """Place the order for `quantities` ({product id: units}), at today's prices, and take the stock.
 
@@ -90,7 +91,9 @@ def order_create(
     (CheckoutChangedError) places nothing. `coupon_id` is the coupon applied to the cart: the
     order takes one of its uses (apps.coupons.services.coupon_use_take). `session_ref` names the
     shopper's session: an e-mail address or a session holding SHOP_MAX_UNPAID_ORDERS unpaid
-    orders is refused (TooManyUnpaidOrdersError).
+    orders is refused (TooManyUnpaidOrdersError). `language` is the one the shopper saw the shop
+    in (a code of settings.LANGUAGES; anything else is the default): the order's e-mails and
+    invoice are written in it.
 
     One transaction: the products' rows are locked in id order (so that concurrent checkouts
     queue instead of overselling), everything is checked, the order and its items are written
@@ -107,6 +110,7 @@ def order_create(
                 return _place_order(
                     quantities=quantities, cart_token=cart_token, customer=customer, shown=shown,
                     earlier_cart_tokens=earlier_cart_tokens, coupon_id=coupon_id, session_ref=session_ref,
+                    language=order_language(language),
                 )
         except IntegrityError:
             # The cart token is the only unique value an order writes, and its constraint is
@@ -132,6 +136,7 @@ def order_create(
 def _place_order(
     *, quantities: dict[int, int], cart_token, customer: Customer, shown: ShownCheckout,
     earlier_cart_tokens: Sequence[uuid.UUID], coupon_id: int | None = None, session_ref: str = "",
+    language: str,
 ) -> Order:
     products = list(Product.objects.select_for_update().filter(id__in=quantities).order_by("id"))
     # Holding the locks, a concurrent checkout of this cart has either committed its order or
@@ -170,7 +175,7 @@ def _place_order(
 
     _unpaid_orders_within_cap(email=customer.email, session_ref=session_ref)
     order = Order.objects.create(
-        cart_token=cart_token, session_ref=session_ref, coupon=coupon,
+        cart_token=cart_token, session_ref=session_ref, coupon=coupon, language=language,
         discount=coupon.discount if coupon else 0, coupon_use_held=coupon is not None, **customer.__dict__,
         payment_deadline=timezone.now() + timedelta(minutes=settings.SHOP_PAYMENT_TIMEOUT_MINUTES),
     )
@@ -197,6 +202,14 @@ def _place_order(
     # Published only once the order is committed, so no worker can look for it too early.
     transaction.on_commit(lambda: order_confirmation_publish(order_id=order.id))
     return order
+
+
+def order_language(language: str) -> str:
+    """`language` as one of settings.LANGUAGES ("ko-kr" is "ko"); the default for anything else."""
+    try:
+        return translation.get_supported_language_variant(language or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 def _unpaid_orders_within_cap(*, email: str, session_ref: str) -> None:

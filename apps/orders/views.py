@@ -35,6 +35,7 @@ def order_create(request):
                     shown=form.shown_checkout(),
                     coupon_id=session_coupon_id(request.session),
                     session_ref=session_reference(request.session),
+                    language=request.LANGUAGE_CODE,  # set by LocaleMiddleware
                 )
             except EmptyCartError as error:
                 messages.info(request, str(error))

@@ -9,6 +9,8 @@ fontTools). fpdf2 is imported inside invoice_pdf only: the web process's start n
 
 What the PDF shows is an Invoice, built from the order by invoice_of; invoice_pdf only lays it
 out. Its `totals` are the lines under the items (the total; a coupon adds subtotal and discount).
+Both write in the active language (labels, the date, the numbers' separators);
+order_invoice_pdf makes that the order's own, whoever asks. The currency stays the shop's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext
 
 from apps.orders.models import Order
 from apps.payment.money import decimal_places, round_money
@@ -88,29 +91,37 @@ def invoice_totals(order: Order) -> tuple[InvoiceTotal, ...]:
     """
     totals = order.get_totals()
     if not totals.discounted:
-        return (InvoiceTotal("Total", totals.total),)
-    code = f"{order.coupon.code}, " if order.coupon_id else ""
+        return (InvoiceTotal(gettext("Total"), totals.total),)
+    if order.coupon_id:
+        discount = gettext("Discount (%(code)s, %(percent)s%%)") % {
+            "code": order.coupon.code, "percent": totals.discount_percent}
+    else:
+        discount = gettext("Discount (%(percent)s%%)") % {"percent": totals.discount_percent}
     return (
-        InvoiceTotal("Subtotal", totals.subtotal),
-        InvoiceTotal(f"Discount ({code}{totals.discount_percent}%)", -totals.discount),
-        InvoiceTotal("Total", totals.total),
+        InvoiceTotal(gettext("Subtotal"), totals.subtotal),
+        InvoiceTotal(discount, -totals.discount),
+        InvoiceTotal(gettext("Total"), totals.total),
     )
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    """`amount` as the invoice writes it: "1,234.50 USD", "15,000 KRW" (the currency's decimals)."""
+    """`amount` as the invoice writes it: "1,234.50 USD", "15,000 KRW" (the currency's decimals),
+    with the active language's separators."""
     places = decimal_places(currency)
     sign = "−" if amount < 0 else ""  # a discount line, with the minus sign the pages use
-    return f"{sign}{round_money(abs(amount), currency):,.{places}f} {currency.upper()}"
+    number = formats.number_format(
+        round_money(abs(amount), currency), places, use_l10n=True, force_grouping=True)
+    return f"{sign}{number} {currency.upper()}"
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    """The invoice as a PDF document (A4), its font embedded as a subset."""
+    """The invoice as a PDF document (A4), its font embedded as a subset, in the active language."""
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
     pdf = FPDF(format="A4")
-    pdf.set_title(f"Invoice no. {invoice.number}")
+    title = gettext("Invoice no. %(number)s") % {"number": invoice.number}
+    pdf.set_title(title)
     pdf.set_author(invoice.shop_name)
     for family, path in FONT_FILES.items():
         pdf.add_font(family, fname=str(path))
@@ -122,15 +133,16 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     pdf.cell(width / 2, 12, invoice.shop_name)
     # Like the book's "Paid" stamp; an order not paid yet (staff may download it) says so.
     pdf.set_text_color(*((0, 140, 60) if invoice.paid else (200, 120, 0)))
-    pdf.cell(width / 2, 12, "PAID" if invoice.paid else "PENDING PAYMENT", align="R",
+    pdf.cell(width / 2, 12, gettext("PAID") if invoice.paid else gettext("PENDING PAYMENT"), align="R",
              new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     pdf.set_font(FONT_FAMILY, size=11)
-    pdf.cell(width, 7, f"Invoice no. {invoice.number}", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(width, 7, f"Date: {invoice.date.isoformat()}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 7, title, new_x="LMARGIN", new_y="NEXT")
+    date = formats.date_format(invoice.date, "DATE_FORMAT")
+    pdf.cell(width, 7, gettext("Date: %(date)s") % {"date": date}, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font(FONT_FAMILY, size=13)
-    pdf.cell(width, 8, "Bill to", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 8, gettext("Bill to"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT_FAMILY, size=11)
     for line in (invoice.customer_name, *invoice.address_lines, invoice.email):
         pdf.multi_cell(width, 6, line, new_x="LMARGIN", new_y="NEXT")
@@ -140,7 +152,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     heading = FontFace(emphasis=None, fill_color=(230, 230, 230))
     with pdf.table(col_widths=(50, 20, 12, 20), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
                    headings_style=heading, line_height=7) as table:
-        table.row(("Product", "Price", "Quantity", "Cost"))
+        table.row((gettext("Product"), gettext("Price"), gettext("Quantity"), gettext("Cost")))
         for item in invoice.items:
             table.row((item.description, money(item.price), str(item.quantity), money(item.cost)))
     pdf.ln(3)
@@ -152,7 +164,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 
 
 def order_invoice_pdf(order: Order) -> bytes:
-    return invoice_pdf(invoice_of(order))
+    """The order's invoice in the language it was placed in (the customer's e-mail, staff's download)."""
+    with translation.override(order.language):
+        return invoice_pdf(invoice_of(order))
 
 
 def invoice_filename(order_id: int) -> str:

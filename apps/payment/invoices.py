@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.dispatch import receiver
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from apps.orders import services
 from apps.orders.models import Order, OrderStatus
@@ -30,14 +31,15 @@ INVOICED_STATUSES = [OrderStatus.PAID, OrderStatus.SHIPPED]
 
 
 def invoice_message(order: Order) -> EmailMessage:
-    """The e-mail to the customer, the PDF attached as invoice_<id>.pdf."""
-    total = invoice.format_money(order.get_total_cost(), settings.SHOP_CURRENCY)
-    message = EmailMessage(
-        subject=f"My Shop - Invoice no. {order.id}",
-        body=render_to_string("payment/email/invoice.txt", {"order": order, "total": total}),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.email],
-    )
+    """The e-mail to the customer, the PDF attached as invoice_<id>.pdf, both in the order's language."""
+    with translation.override(order.language):
+        total = invoice.format_money(order.get_total_cost(), settings.SHOP_CURRENCY)
+        message = EmailMessage(
+            subject=gettext("My Shop - Invoice no. %(number)s") % {"number": order.id},
+            body=render_to_string("payment/email/invoice.txt", {"order": order, "total": total}),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[order.email],
+        )
     message.attach(invoice.invoice_filename(order.id), invoice.order_invoice_pdf(order), "application/pdf")
     return message
 

@@ -5,6 +5,8 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext
 
 from apps.orders.models import Order
 from apps.orders.tasks import CONFIRMATION_MAX_RETRIES, send_once_or_retry
@@ -46,13 +48,15 @@ def late_payment_refunded_email(self, order_id):
     order = Order.objects.filter(id=order_id).first()
     if order is None or not order.stripe_refund_id:
         return False
-    message = EmailMessage(
-        subject=f"Your payment for order {order.id} at My Shop was refunded",
-        body=render_to_string("payment/email/late_payment_refunded.txt",
-                              {"order": order, "refund_id": order.stripe_refund_id}),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.email],
-    )
+    with translation.override(order.language):  # the order's, never the worker's
+        message = EmailMessage(
+            subject=gettext("Your payment for order %(number)s at My Shop was refunded")
+            % {"number": order.id},
+            body=render_to_string("payment/email/late_payment_refunded.txt",
+                                  {"order": order, "refund_id": order.stripe_refund_id}),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[order.email],
+        )
     try:
         message.send()
     except Exception as error:

@@ -2,7 +2,7 @@
 
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,6 +10,7 @@ from pypdf import PdfReader
 
 from apps.coupons.tests.factories import CouponFactory
 from apps.orders import selectors
+from apps.orders.models import Order
 from apps.payment import invoice
 from apps.payment.invoice import Invoice, InvoiceItem, InvoiceTotal, format_money, invoice_of, invoice_pdf
 from apps.payment.tests.conftest import KOREAN_CUSTOMER
@@ -56,10 +57,12 @@ class TestOrderInvoicePdf:
         assert KOREAN_CUSTOMER["address"] in text
         assert "06236 서울특별시" in text
 
-    def test_has_the_shop_number_date_and_paid_mark(self, text, paid_order):
+    def test_has_the_shop_number_date_and_paid_mark(self, paid_order):
+        Order.objects.filter(id=paid_order.id).update(created=datetime(2026, 3, 9, 12, tzinfo=UTC))
+        text = pdf_text(invoice.order_invoice_pdf(selectors.order_with_items(order_id=paid_order.id)))
         assert "My Shop" in text
         assert f"Invoice no. {paid_order.id}" in text
-        assert f"Date: {paid_order.created.date().isoformat()}" in text
+        assert "Date: March 9, 2026" in text  # as English writes dates (DATE_FORMAT)
         assert "PAID" in text
 
     def test_lists_each_item_with_price_quantity_and_cost(self, text):
