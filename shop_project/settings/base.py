@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "shop_project.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -196,11 +197,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
-# The shop speaks English only. Without translations Django needs no message catalogs, which
-# keeps ~10 MB of .mo files out of the Lambda package (zappa_settings.json excludes them).
-USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
