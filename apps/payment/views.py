@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.orders.models import Order, OrderStatus
@@ -85,7 +86,7 @@ def _pay(request, order: Order):
     try:
         state = intents.payment_confirm(order_id=order.id, payment_method=form.cleaned_data["payment_method"])
     except intents.CardNotUsableError as error:
-        messages.error(request, f"{error} Please try another card.")
+        messages.error(request, gettext("%(error)s Please try another card.") % {"error": error})
         return redirect(_url("payment:process", order))
     except intents.OrderNotPayableError:
         return redirect(_url("payment:process", order))  # which says why
