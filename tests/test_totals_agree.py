@@ -46,13 +46,14 @@ pytestmark = pytest.mark.django_db
 CURRENCIES = ["usd", "eur", "krw", "jpy"]
 MAX_PRICE_MINOR = 10**6  # 10,000.00 (or ₩1,000,000)
 
-_MONEY = r"\$([0-9]+(?:\.[0-9]+)?)"
+# An amount as the pages write it in English (apps.payment.prices): "$1,234.50", "₩15,000".
+_MONEY = r"[$€¥₩£]([0-9][0-9,]*(?:\.[0-9]+)?)"
 
 
 def _shown(pattern: str, text: str) -> Decimal:
     found = re.search(pattern, text, re.S)
     assert found, f"{pattern!r} not found"
-    return Decimal(found.group(1))
+    return Decimal(found.group(1).replace(",", ""))
 
 
 def _email_total(order: Order) -> Decimal:

@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 
 class CartAddProductForm(forms.Form):
@@ -8,5 +9,6 @@ class CartAddProductForm(forms.Form):
     quantity = forms.TypedChoiceField(
         choices=[(i, str(i)) for i in range(1, settings.CART_MAX_QUANTITY_PER_PRODUCT + 1)],
         coerce=int,
+        label=_("Quantity"),
     )
     override = forms.BooleanField(required=False, initial=False, widget=forms.HiddenInput)

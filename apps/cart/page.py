@@ -1,6 +1,7 @@
 """What a page that lists the cart does with what reading it found: notices, then one write."""
 
 from django.contrib import messages
+from django.utils.translation import gettext
 
 from apps.cart.cart import Cart, CartLine
 
@@ -12,9 +13,10 @@ def cart_lines_for_page(request, cart: Cart) -> list[CartLine]:
     unavailable = cart.unavailable_lines()
     for line in unavailable:
         if line.name is None:
-            notice = "A product in your cart is no longer sold and was removed."
+            notice = gettext("A product in your cart is no longer sold and was removed.")
         else:
-            notice = f"{line.name} is no longer available and was removed from your cart."
+            notice = gettext("%(name)s is no longer available and was removed from your cart.") % {
+                "name": line.name}
         messages.warning(request, notice)
     if unavailable or cart.damaged:
         cart.drop(line.product_id for line in unavailable)

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from apps.cart.cart import Cart
@@ -18,20 +19,24 @@ def cart_add(request, product_id):
     product = get_object_or_404(Product, id=product_id, available=True)
     form = CartAddProductForm(request.POST)
     if not form.is_valid():
-        messages.error(
-            request,
-            f"Choose a quantity from 1 to {settings.CART_MAX_QUANTITY_PER_PRODUCT}.",
-        )
+        most = settings.CART_MAX_QUANTITY_PER_PRODUCT
+        messages.error(request, gettext("Choose a quantity from 1 to %(most)d.") % {"most": most})
         return redirect(product.get_absolute_url())
     wanted = form.cleaned_data["quantity"]
     override = form.cleaned_data["override"]
     held = Cart(request.session).add(product=product, quantity=wanted, override_quantity=override)
     if not override and held == settings.CART_MAX_QUANTITY_PER_PRODUCT:
-        messages.info(request, f"Your cart holds {held} of {product.name}, the most one order can take.")
+        text = ngettext("Your cart holds %(count)d of %(name)s, the most one order can take.",
+                        "Your cart holds %(count)d of %(name)s, the most one order can take.", held)
+        messages.info(request, text % {"count": held, "name": product.name})
     elif override:
-        messages.success(request, f"Your cart now holds {held} of {product.name}.")
+        text = ngettext("Your cart now holds %(count)d of %(name)s.",
+                        "Your cart now holds %(count)d of %(name)s.", held)
+        messages.success(request, text % {"count": held, "name": product.name})
     else:
-        messages.success(request, f"Added {wanted} of {product.name} to your cart.")
+        text = ngettext("Added %(count)d of %(name)s to your cart.",
+                        "Added %(count)d of %(name)s to your cart.", wanted)
+        messages.success(request, text % {"count": wanted, "name": product.name})
     return redirect("cart:cart_detail")
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext, pgettext
+
 from apps.orders.exceptions import CheckoutError
 
 
@@ -14,14 +17,17 @@ class CouponError(Exception):
 class CouponUnknownError(CouponError):
     def __init__(self, code: str | None = None):
         self.code = code
-        named = f"“{code}”" if code else "this code"
-        super().__init__(f"There is no coupon with {named}. Please check the code and try again.")
+        if code:
+            text = gettext("There is no coupon with “%(code)s”. Please check the code and try again.")
+        else:
+            text = gettext("There is no coupon with this code. Please check the code and try again.")
+        super().__init__(text % {"code": code})
 
 
 class CouponInactiveError(CouponError):
     def __init__(self, code: str):
         self.code = code
-        super().__init__(f"The coupon {code} is no longer valid.")
+        super().__init__(gettext("The coupon %(code)s is no longer valid.") % {"code": code})
 
 
 class CouponNotYetValidError(CouponError):
@@ -29,7 +35,8 @@ class CouponNotYetValidError(CouponError):
         self.code = code
         self.valid_from = valid_from
         super().__init__(
-            f"The coupon {code} is not valid yet: it can be used from {valid_from:%d %B %Y, %H:%M} UTC."
+            gettext("The coupon %(code)s is not valid yet: it can be used from %(start)s UTC.")
+            % {"code": code, "start": _when(valid_from)}
         )
 
 
@@ -37,13 +44,16 @@ class CouponExpiredError(CouponError):
     def __init__(self, code: str, valid_to):
         self.code = code
         self.valid_to = valid_to
-        super().__init__(f"The coupon {code} expired on {valid_to:%d %B %Y, %H:%M} UTC.")
+        super().__init__(
+            gettext("The coupon %(code)s expired on %(end)s UTC.") % {"code": code, "end": _when(valid_to)}
+        )
 
 
 class CouponUsedUpError(CouponError):
     def __init__(self, code: str):
         self.code = code
-        super().__init__(f"The coupon {code} has been used as many times as it can be.")
+        text = gettext("The coupon %(code)s has been used as many times as it can be.")
+        super().__init__(text % {"code": code})
 
 
 class CouponUnavailableError(CheckoutError):
@@ -54,10 +64,10 @@ class CouponUnavailableError(CheckoutError):
     def __init__(self, code: str, reason: str):
         self.code = code
         self.reason = reason
-        super().__init__(
-            f"{reason} Your order was not placed: the total without the coupon is shown below. "
+        super().__init__(gettext(
+            "%(reason)s Your order was not placed: the total without the coupon is shown below. "
             "Please check it and place the order again."
-        )
+        ) % {"reason": reason})
 
 
 @dataclass(frozen=True)
@@ -68,4 +78,9 @@ class CouponChanged:
     now: str
 
     def __str__(self):
-        return f"coupon now {self.now} instead of {self.shown}"
+        return gettext("coupon now %(now)s instead of %(shown)s") % {"now": self.now, "shown": self.shown}
+
+
+def _when(moment) -> str:
+    # A date format the catalog translates: "01 January 2027, 00:00", "2027년 1월 1일 00:00".
+    return date_format(moment, pgettext("coupon validity date format", "d F Y, H:i"))

@@ -1,19 +1,20 @@
 """The cart page's coupon box."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from apps.coupons.models import CODE_MAX_LENGTH, CODE_PATTERN, normalize_code
 
-ENTER_A_CODE = "Enter a coupon code."
-NO_SUCH_CODE = "There is no coupon with this code. Please check the code and try again."
+ENTER_A_CODE = _("Enter a coupon code.")
+NO_SUCH_CODE = _("There is no coupon with this code. Please check the code and try again.")
 
 
 class CouponApplyForm(forms.Form):
     # Longer than any code, so that a code typed with spaces around it still fits; anything
     # longer is no code at all.
     code = forms.CharField(
-        max_length=CODE_MAX_LENGTH + 20, label="Coupon",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "Code"}),
+        max_length=CODE_MAX_LENGTH + 20, label=_("Coupon"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": _("Code")}),
         error_messages={"required": ENTER_A_CODE, "max_length": NO_SUCH_CODE,
                         "null_characters_not_allowed": NO_SUCH_CODE},
     )

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.coupons.discount import Totals, order_totals
 from apps.coupons.forms import CouponApplyForm
@@ -28,12 +29,14 @@ def coupon_for_page(request) -> Coupon | None:
         return None
     coupon = Coupon.objects.filter(id=coupon_id).first()
     if coupon is None:
-        messages.warning(request, "The coupon you applied no longer exists and was removed from your cart.")
+        messages.warning(request, gettext(
+            "The coupon you applied no longer exists and was removed from your cart."))
     else:
         problem = coupon_problem(coupon, now=timezone.now())
         if problem is None:
             return coupon
-        messages.warning(request, f"{problem} It was removed from your cart.")
+        notice = gettext("%(problem)s It was removed from your cart.") % {"problem": problem}
+        messages.warning(request, notice)
     session_coupon_drop(session, coupon_id)
     return None
 

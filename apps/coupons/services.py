@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.coupons.exceptions import (
     CouponChanged,
@@ -70,7 +71,8 @@ def coupon_use_take(*, coupon_id: int | None, shown: ShownCoupon | None) -> Coup
     if coupon is None or problem is not None:
         if shown is None:
             return None
-        reason = str(problem) if problem else f"The coupon {shown.code} is no longer applied to your cart."
+        reason = str(problem) if problem else gettext(
+            "The coupon %(code)s is no longer applied to your cart.") % {"code": shown.code}
         raise CouponUnavailableError(shown.code, reason)
     if shown is None or (shown.code, shown.discount) != (coupon.code, coupon.discount):
         now_shown = ShownCoupon(coupon.code, coupon.discount)
@@ -129,4 +131,6 @@ def coupon_use_retake(*, order_id: int) -> bool:
 
 
 def _describe(shown: ShownCoupon | None) -> str:
-    return "no coupon" if shown is None else f"{shown.code} ({shown.discount}% off)"
+    if shown is None:
+        return gettext("no coupon")
+    return gettext("%(code)s (%(discount)s%% off)") % {"code": shown.code, "discount": shown.discount}

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from apps.coupons import services
@@ -22,7 +23,8 @@ def coupon_apply(request):
         messages.error(request, str(error))
         return redirect("cart:cart_detail")
     session_coupon_apply(request.session, coupon.id)
-    messages.success(request, f"Coupon {coupon.code} applied: {coupon.discount}% off your order.")
+    messages.success(request, gettext("Coupon %(code)s applied: %(discount)s%% off your order.") % {
+        "code": coupon.code, "discount": coupon.discount})
     return redirect("cart:cart_detail")
 
 
@@ -30,5 +32,5 @@ def coupon_apply(request):
 def coupon_remove(request):
     if session_coupon_id(request.session) is not None:
         session_coupon_drop(request.session)
-        messages.info(request, "The coupon was removed from your cart.")
+        messages.info(request, gettext("The coupon was removed from your cart."))
     return redirect("cart:cart_detail")

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-_TRY_AGAIN = "Please check it below and place it again."
+from django.utils.translation import gettext, ngettext
+
+from apps.payment.prices import money_shown
 
 
 class CheckoutError(Exception):
@@ -20,7 +22,7 @@ class CheckoutError(Exception):
 
 class EmptyCartError(CheckoutError):
     def __init__(self):
-        super().__init__("Your cart is empty.")
+        super().__init__(gettext("Your cart is empty."))
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,12 @@ class ProductsUnavailableError(CheckoutError):
     def __init__(self, products: list[UnavailableProduct]):
         self.products = products
         names = [product.name for product in products if product.name]
-        listed = ", ".join(names) if names else "A product in your cart"
-        super().__init__(f"{listed} can no longer be bought. Please review your cart.")
+        if names:
+            text = gettext("%(names)s can no longer be bought. Please review your cart.") % {
+                "names": ", ".join(names)}
+        else:
+            text = gettext("A product in your cart can no longer be bought. Please review your cart.")
+        super().__init__(text)
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,12 @@ class Shortage:
 class OutOfStockError(CheckoutError):
     def __init__(self, shortages: list[Shortage]):
         self.shortages = shortages
-        parts = [f"{s.name} (only {s.available} left, you asked for {s.wanted})" for s in shortages]
-        super().__init__("Not enough stock for " + "; ".join(parts) + ".")
+        parts = [
+            gettext("%(name)s (only %(available)d left, you asked for %(wanted)d)")
+            % {"name": s.name, "available": s.available, "wanted": s.wanted}
+            for s in shortages
+        ]
+        super().__init__(gettext("Not enough stock for %(shortages)s.") % {"shortages": "; ".join(parts)})
 
 
 # What changed between showing the checkout page and submitting it.
@@ -62,7 +72,7 @@ class LineAdded:
     quantity: int
 
     def __str__(self):
-        return f"new line {self.quantity} × {self.name}"
+        return gettext("new line %(quantity)d × %(name)s") % {"quantity": self.quantity, "name": self.name}
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ class LineRemoved:
     name: str
 
     def __str__(self):
-        return f"{self.name} no longer in your cart"
+        return gettext("%(name)s no longer in your cart") % {"name": self.name}
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,8 @@ class QuantityChanged:
     now: int
 
     def __str__(self):
-        return f"{self.name} now {self.now} instead of {self.shown}"
+        return gettext("%(name)s now %(now)d instead of %(shown)d") % {
+            "name": self.name, "now": self.now, "shown": self.shown}
 
 
 @dataclass(frozen=True)
@@ -93,7 +104,8 @@ class PriceChanged:
     now: Decimal
 
     def __str__(self):
-        return f"price of {self.name} now ${self.now} instead of ${self.shown}"
+        return gettext("price of %(name)s now %(now)s instead of %(shown)s") % {
+            "name": self.name, "now": money_shown(self.now), "shown": money_shown(self.shown)}
 
 
 Change = LineAdded | LineRemoved | QuantityChanged | PriceChanged
@@ -105,9 +117,10 @@ class CheckoutChangedError(CheckoutError):
     def __init__(self, changes: list[Change]):
         self.changes = changes
         listed = "; ".join(str(change) for change in changes)
-        super().__init__(
-            f"Your order changed after this page was shown, so it was not placed: {listed}. {_TRY_AGAIN}"
-        )
+        super().__init__(gettext(
+            "Your order changed after this page was shown, so it was not placed: %(changes)s. "
+            "Please check it below and place it again."
+        ) % {"changes": listed})
 
 
 class CartAlreadyOrderedError(CheckoutError):
@@ -117,10 +130,10 @@ class CartAlreadyOrderedError(CheckoutError):
     def __init__(self, order_id: int, cart_token: uuid.UUID):
         self.order_id = order_id
         self.cart_token = cart_token
-        super().__init__(
-            f"Part of your cart was ordered meanwhile (order {order_id}), so this order was not "
-            f"placed. {_TRY_AGAIN}"
-        )
+        super().__init__(gettext(
+            "Part of your cart was ordered meanwhile (order %(number)s), so this order was not "
+            "placed. Please check it below and place it again."
+        ) % {"number": order_id})
 
 
 class TooManyUnpaidOrdersError(CheckoutError):
@@ -129,10 +142,13 @@ class TooManyUnpaidOrdersError(CheckoutError):
 
     def __init__(self, limit: int):
         self.limit = limit
-        super().__init__(
-            f"You already have {limit} unpaid orders waiting. Please pay for one of them, or wait "
-            "until an unpaid order expires, before placing another. Your cart is kept."
-        )
+        super().__init__(ngettext(
+            "You already have %(limit)d unpaid order waiting. Please pay for it, or wait until it "
+            "expires, before placing another. Your cart is kept.",
+            "You already have %(limit)d unpaid orders waiting. Please pay for one of them, or wait "
+            "until an unpaid order expires, before placing another. Your cart is kept.",
+            limit,
+        ) % {"limit": limit})
 
 
 class NothingToChargeError(CheckoutError):
@@ -140,10 +156,10 @@ class NothingToChargeError(CheckoutError):
     nothing, and an order placed anyway would hold its stock, unpayable, until it expired."""
 
     def __init__(self):
-        super().__init__(
+        super().__init__(gettext(
             "Your order comes to nothing, and there is nothing to pay by card, so it was not "
             "placed. Please remove the coupon or add to your cart."
-        )
+        ))
 
 
 class CheckoutBusyError(CheckoutError):
@@ -151,10 +167,10 @@ class CheckoutBusyError(CheckoutError):
 
     def __init__(self, attempts: int):
         self.attempts = attempts
-        super().__init__(
+        super().__init__(gettext(
             "The shop was too busy to place your order just now. Nothing was ordered and your cart "
             "is kept: please place it again."
-        )
+        ))
 
 
 # Confirmation e-mail -----------------------------------------------------------------------

@@ -6,12 +6,14 @@ import secrets
 from django import forms
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from apps.orders.models import Order
 from apps.orders.services import Customer
 from apps.orders.shown import ShownCheckout, shown_sign, shown_unsign
 
-SHOWN_UNREADABLE = (
+SHOWN_UNREADABLE = _(
     "This page did not say what you were ordering (it may be out of date), so the order was not "
     "placed. Please check it below and place it again."
 )
@@ -54,6 +56,10 @@ class OrderCreateForm(forms.ModelForm):
     class Meta:
         model = Order
         fields = ["first_name", "last_name", "email", "address", "postal_code", "city"]
+        labels = {
+            "first_name": _("First name"), "last_name": _("Last name"), "email": _("Email"),
+            "address": _("Address"), "postal_code": _("Postal code"), "city": _("City"),
+        }
         widgets = {
             "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
             "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
@@ -81,7 +87,7 @@ class OrderCreateForm(forms.ModelForm):
         if not (isinstance(shown, ShownCheckout) and self._renders_as_blank()):
             return super().as_div()
         signed = escape(self.fields["shown"].prepare_value(shown))
-        return mark_safe(_blank_as_div().replace(_SHOWN_SLOT, signed))  # both parts are escaped
+        return mark_safe(_blank_as_div(get_language()).replace(_SHOWN_SLOT, signed))  # both parts are escaped
 
     def _renders_as_blank(self) -> bool:
         blank = _blank_form()
@@ -105,7 +111,8 @@ def _blank_form() -> OrderCreateForm:
 
 
 @functools.cache
-def _blank_as_div() -> str:
+def _blank_as_div(language: str) -> str:
+    # One per language: the labels are translated.
     form = OrderCreateForm()
     form.initial["shown"] = _SHOWN_SLOT
     return forms.Form.as_div(form)

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from apps.coupons.discount import Totals, order_totals
 from apps.shop.models import Product
@@ -25,11 +26,11 @@ class ConfirmationStatus(models.TextChoices):
 class OrderStatus(models.TextChoices):
     """Where an order stands: awaiting payment -> paid -> shipped, or cancelled, or refunded."""
 
-    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-    PAID = "paid", "Paid"
-    SHIPPED = "shipped", "Shipped"
-    CANCELLED = "cancelled", "Cancelled"  # not paid in time, or by staff: its stock is back
-    REFUNDED = "refunded", "Refunded"
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    CANCELLED = "cancelled", _("Cancelled")  # not paid in time, or by staff: its stock is back
+    REFUNDED = "refunded", _("Refunded")
 
 
 class Order(models.Model):

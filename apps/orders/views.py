@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from apps.cart.cart import Cart
 from apps.cart.page import cart_lines_for_page
@@ -20,7 +21,7 @@ def order_create(request):
     cart = Cart(request.session)
     if request.method == "POST":
         if not cart.quantities():
-            messages.info(request, "Your cart is empty.")
+            messages.info(request, gettext("Your cart is empty."))
             return redirect("cart:cart_detail")
         form = OrderCreateForm(request.POST)
         if form.is_valid():
@@ -58,13 +59,11 @@ def order_create(request):
         # tab placed it): that order is what the shopper is looking for.
         return _to_payment(ordered[-1].order_id)
     for order in ordered:
-        messages.warning(
-            request,
-            f"Your order {order.order_id} already holds part of what your cart held; "
-            "those units left your cart.",
-        )
+        messages.warning(request, gettext(
+            "Your order %(number)s already holds part of what your cart held; those units left your cart."
+        ) % {"number": order.order_id})
     if not lines:
-        messages.info(request, "Your cart is empty.")
+        messages.info(request, gettext("Your cart is empty."))
         return redirect("cart:cart_detail")
     # A coupon that can no longer be used leaves the cart here, with a notice: the page shows,
     # and signs, the total the order would get.

@@ -43,12 +43,24 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.orders.models import Order, OrderStatus
 from apps.payment.money import from_minor_units, to_minor_units
 from apps.payment.stripe_api import stripe_client
 
 logger = logging.getLogger(__name__)
+
+# The shop's own sentences for the usual reasons a charge fails (Stripe's decline_code or code),
+# so that a Korean page does not show Stripe's English; the English ones are Stripe's words.
+_FAILURE_MESSAGES = {
+    "card_declined": _("Your card was declined."),
+    "insufficient_funds": _("Your card has insufficient funds."),
+    "expired_card": _("Your card has expired."),
+    "incorrect_cvc": _("Your card's security code is incorrect."),
+    "processing_error": _("An error occurred while processing your card. Try again in a little bit."),
+}
 
 # PaymentIntent statuses in which a card may still be given and confirmed.
 AWAITING_CARD = frozenset({"requires_payment_method", "requires_confirmation"})
@@ -112,8 +124,17 @@ class PaymentIntentState:
             client_secret=intent["client_secret"],
             amount=from_minor_units(intent["amount"], currency),
             currency=currency,
-            error_message=(error.get("message") or "Your payment failed.") if error else "",
+            error_message=_failure_message(error) if error else "",
         )
+
+
+def _failure_message(error: Mapping) -> str:
+    """What the pages say of a failed charge: the shop's sentence in the page's language for the
+    usual reasons, else Stripe's own message (English), else that the payment failed."""
+    for reason in (error.get("decline_code"), error.get("code")):
+        if reason in _FAILURE_MESSAGES:
+            return str(_FAILURE_MESSAGES[reason])
+    return error.get("message") or gettext("Your payment failed.")
 
 
 def payment_start(*, order_id: int) -> PaymentIntentState:
@@ -178,7 +199,7 @@ def payment_confirm(*, order_id: int, payment_method: str) -> PaymentIntentState
                 # which keeps a replacement PaymentIntent's id.
                 refused = error
     if refused is not None:
-        raise CardNotUsableError(refused.user_message or "This card cannot be used.") from refused
+        raise CardNotUsableError(gettext("This card cannot be used.")) from refused
     return PaymentIntentState.of(intent)
 
 
@@ -269,5 +290,6 @@ class _stripe_errors:
 
         if isinstance(error, stripe.StripeError):
             logger.warning("Stripe failed: %s: %s", type(error).__name__, error)
-            raise PaymentProviderError("The payment service did not answer. Nothing was charged.") from error
+            text = gettext("The payment service did not answer. Nothing was charged.")
+            raise PaymentProviderError(text) from error
         return False

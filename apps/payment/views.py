@@ -96,7 +96,7 @@ def _pay(request, order: Order):
     try:
         state = intents.payment_confirm(order_id=order.id, payment_method=form.cleaned_data["payment_method"])
     except intents.CardNotUsableError as error:
-        messages.error(request, f"{error} Please try another card.")
+        messages.error(request, gettext("%(error)s Please try another card.") % {"error": error})
         return redirect(_url("payment:process", order))
     except intents.OrderNotPayableError:
         return redirect(_url("payment:process", order))  # which says why

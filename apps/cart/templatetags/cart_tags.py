@@ -5,6 +5,7 @@ import functools
 
 from django import template
 from django.conf import settings
+from django.utils.translation import get_language
 
 from apps.cart.forms import CartAddProductForm
 
@@ -14,7 +15,7 @@ register = template.Library()
 @register.inclusion_tag("cart/includes/add_form.html")
 def cart_add_form(product):
     """The add-to-cart form of a product page; the page's CSRF token is passed on to it."""
-    return {"product": product, "fields": _blank_form_fields()}
+    return {"product": product, "fields": _blank_form_fields(get_language())}
 
 
 @register.simple_tag
@@ -31,9 +32,10 @@ def cart_quantity_fields(quantity: int) -> str:
 
 
 @functools.cache
-def _blank_form_fields() -> str:
-    # The same HTML on every product page (the CSRF token is outside it): rendering its
-    # 20-option select through the form templates cost more than the rest of the page.
+def _blank_form_fields(language: str) -> str:
+    # The same HTML on every product page of a language (the CSRF token is outside it; the
+    # label is translated): rendering its 20-option select through the form templates cost
+    # more than the rest of the page.
     return CartAddProductForm().render()
 
 

@@ -1,8 +1,9 @@
 // The payment page's card form (templates/payment/process.html): the card element of Stripe.js.
 //
 // A file, not an inline script: the Content-Security-Policy refuses inline code. Its data comes
-// from the form's data- attributes. On submit the script asks the server for a SetupIntent
-// (POST data-setup-url, JSON; only then, so that a page load makes one Stripe call), confirms the
+// from the form's data- attributes, the words it writes too (translated by the page). On submit
+// the script asks the server for a SetupIntent (POST data-setup-url, JSON; only then, so that a
+// page load makes one Stripe call), confirms the
 // card into it (confirmCardSetup), which gives a PaymentMethod id; the form then posts that id,
 // and the server confirms the order's PaymentIntent with it (apps/payment/intents.py says why
 // this flow). When the PaymentIntent needs 3-D Secure, the page comes back with its client
@@ -15,11 +16,12 @@
     return;
   }
   const data = form.dataset;
-  const stripe = Stripe(data.publishableKey);
+  // Stripe.js writes its own messages (a declined card) in the page's language.
+  const stripe = Stripe(data.publishableKey, { locale: data.locale || "auto" });
   const errors = document.getElementById("card-errors");
 
   function show(error) {
-    errors.textContent = (error && error.message) || "Your card could not be used. Please try again.";
+    errors.textContent = (error && error.message) || data.cardError;
   }
 
   if (data.intentClientSecret) {
