@@ -2,8 +2,9 @@
 
 The session holds only product ids and quantities, plus a token that names these contents for
 checkout and the tokens of what the cart held before ("grew from"); prices and names always come
-from the database. Whatever the session holds is treated as untrusted: a hand-edited or corrupted
-value is ignored, never a reason for a 500.
+from the database (on the cart page through the catalog cache, at most its freshness old).
+Whatever the session holds is treated as untrusted: a hand-edited or corrupted value is ignored,
+never a reason for a 500.
 
 Cart wraps the session and nothing else. Reading never writes: what a read finds (products that
 vanished or were withdrawn, a damaged value) is reported to the caller, and the caller decides to
@@ -13,6 +14,7 @@ drop it. Only the changes below write the session.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -87,9 +89,18 @@ def _clean_tokens(raw) -> list[str]:
     return list(dict.fromkeys(tokens))[:_EARLIER_TOKENS_KEPT]
 
 
+def _products_from_database(product_ids: list[int]) -> dict[int, Product]:
+    # Unordered: the lines keep the session's order, and an ORDER BY costs its compilation.
+    return {p.id: p for p in Product.objects.filter(id__in=product_ids).order_by()}
+
+
 class Cart:
-    def __init__(self, session):
+    def __init__(self, session,
+                 products: Callable[[list[int]], dict[int, Product]] = _products_from_database):
+        """`products` reads the lines' products by id: the database (checkout), or the catalog
+        cache (the cart page, apps.shop.catalog_cache.catalog_products)."""
         self.session = session
+        self._read_products = products
         stored = session.get(settings.CART_SESSION_ID)
         valid = stored if isinstance(stored, dict) else {}
         self._quantities = _clean_quantities(valid.get("items"))
@@ -213,8 +224,7 @@ class Cart:
         self._unavailable = []
         if not self._quantities:
             return []
-        # Unordered: the lines keep the session's order, and an ORDER BY costs its compilation.
-        products = {p.id: p for p in Product.objects.filter(id__in=list(self._quantities)).order_by()}
+        products = self._read_products(list(self._quantities))
         lines = []
         for product_id, quantity in self._quantities.items():
             product = products.get(product_id)

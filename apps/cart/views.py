@@ -11,6 +11,7 @@ from apps.cart.forms import CartAddProductForm
 from apps.cart.page import cart_lines_for_page
 from apps.coupons.page import cart_page_coupon
 from apps.recommendations.selectors import bought_with_cart
+from apps.shop.catalog_cache import catalog_products
 from apps.shop.models import Product
 
 
@@ -47,7 +48,8 @@ def cart_remove(request, product_id):
 
 
 def cart_detail(request):
-    cart = Cart(request.session)
+    # The lines' products from the catalog cache (its freshness); checkout reads the database.
+    cart = Cart(request.session, products=catalog_products)
     # Each line's quantity form is rendered by {% cart_quantity_fields %}, once per process.
     lines = cart_lines_for_page(request, cart)
     # The coupon box and totals, and what was bought with the cart's products (one query each).

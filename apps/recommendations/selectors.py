@@ -1,4 +1,10 @@
-"""The "bought together" lists: one query each, whatever the catalog's or the orders' size.
+"""The "bought together" lists: one query each, whose cost is bounded however many pairs there are.
+
+Each product's PARTNERS_READ most frequent partners are read (an index range scan of its pairs by
+count, stopped there), added up over the products asked about, and the best SHOWN of those
+listed, ties by name. A product outside every line's PARTNERS_READ partners is not listed even
+if its sum over the lines would rank it: the price of a read that does not grow with the pairs.
+Ties at the PARTNERS_READ cut are broken by the index, not by name.
 
 Only available products are listed. On the product page the list is part of the cached page
 (apps.shop.catalog_cache): a visitor without a session sees counts up to CATALOG_CACHE_SECONDS
@@ -10,33 +16,55 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Sum
-
+from apps.recommendations.models import ProductPair
 from apps.shop.models import Product
-from apps.shop.translation import columns
 
 SHOWN = 4
+# Partners read per product: enough that the 4 shown are those of the summed counts for any cart
+# whose lines share partners; the bound on the rows one list reads.
+PARTNERS_READ = 20
 
 
 def bought_with_product(*, product_id: int, limit: int = SHOWN) -> list[Product]:
     """The products most often bought with this one."""
-    return list(
-        Product.objects.filter(available=True, bought_with__product_id=product_id)
-        .exclude(id=product_id)
-        .defer(*columns("description"))
-        .order_by("-bought_with__count", "name_en", "id")[:limit]
-    )
+    return bought_with_cart(product_ids=[product_id], limit=limit)
 
 
 def bought_with_cart(*, product_ids: Iterable[int], limit: int = SHOWN) -> list[Product]:
     """The products most often bought with the cart's, added up over its lines, not in it."""
-    product_ids = list(product_ids)
+    product_ids = list(dict.fromkeys(product_ids))
     if not product_ids:
         return []
-    return list(
-        Product.objects.filter(available=True, bought_with__product_id__in=product_ids)
-        .exclude(id__in=product_ids)
-        .defer(*columns("description"))
-        .annotate(together=Sum("bought_with__count"))
-        .order_by("-together", "name_en", "id")[:limit]
-    )
+    return list(Product.objects.raw(*_bought_with_query(product_ids, limit)))
+
+
+def _bought_with_query(product_ids: list[int], limit: int) -> tuple[str, list]:
+    """Each line's top partners (available, not in the cart), summed per partner, the best first.
+
+    One subquery a line, each with its product's id as a literal (psycopg binds on the client):
+    the planner then sees how many pairs that product has and reads them in the index's order
+    (product_pair_by_count), stopping after PARTNERS_READ; a VALUES list or an array of the ids
+    would be planned for the average product, with a sort of all of a busy one's pairs. The
+    subqueries are wrapped in SELECT * FROM (...), the form SQLite accepts too.
+    """
+    product, pair = Product._meta.db_table, ProductPair._meta.db_table
+    # Every column but the description(s), which no list shows; the model loads them if read.
+    columns = ", ".join(f'p."{field.column}"' for field in Product._meta.concrete_fields
+                        if not field.name.startswith("description"))
+    in_cart = ", ".join(["%s"] * len(product_ids))
+    line = f"""SELECT * FROM (
+            SELECT pair.other_id, pair.count
+            FROM "{pair}" pair JOIN "{product}" other ON other.id = pair.other_id
+            WHERE pair.product_id = %s AND other.available AND pair.other_id NOT IN ({in_cart})
+            ORDER BY pair.count DESC
+            LIMIT %s) AS line_{{}}"""
+    lines = " UNION ALL ".join(line.format(i) for i in range(len(product_ids)))
+    sql = f"""
+        SELECT {columns}, SUM(top.count) AS together
+        FROM ({lines}) AS top
+        JOIN "{product}" p ON p.id = top.other_id
+        GROUP BY p.id
+        ORDER BY together DESC, p.name_en, p.id
+        LIMIT %s"""
+    params = [value for product_id in product_ids for value in (product_id, *product_ids, PARTNERS_READ)]
+    return sql, [*params, limit]

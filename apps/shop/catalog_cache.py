@@ -15,6 +15,12 @@ to an English visitor); the generations are the same for all languages, so a cha
 
 Shoppers with a session (a cart, notices, staff) always get the page made from the database:
 what they see next to their cart is current, and their pages never enter the cache.
+
+The cart page reads its lines' products through catalog_products(), with the same promises per
+product (at most CATALOG_CACHE_SECONDS old; none read before a change this process made to it, a
+sale of it included), keyed by language like the pages since a product holds words. The
+checkout page and the order read the database: a price or an availability that changed in
+another process meanwhile is shown, and checked, there.
 """
 
 import itertools
@@ -33,6 +39,9 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
+
+from apps.shop.models import Product
+from apps.shop.translation import columns
 
 # Stands in for the CSRF token in a cached page and is replaced by the visitor's own. Random per
 # process, so no product text can contain it; hex, so escaping leaves it as it is.
@@ -58,7 +67,7 @@ class CatalogPage(NamedTuple):
 class _Entry(NamedTuple):
     generation: int
     made_at: float
-    html: str
+    content: Any  # a page's HTML, or a product
 
 
 def serve(
@@ -75,7 +84,7 @@ def serve(
     key = f"shop:page:{get_language()}:{key}"
     entry = cache.get(key)
     if entry is not None and _is_fresh(entry, product_id):
-        html = entry.html
+        html = entry.content
     else:
         # Taken before the reads: a change that lands during them makes this page old already.
         generation, made_at = _page_generation(product_id), monotonic()
@@ -84,6 +93,31 @@ def serve(
         if page.cacheable and settings.CATALOG_CACHE_SECONDS > 0:
             cache.set(key, _Entry(generation, made_at, html), settings.CATALOG_CACHE_SECONDS)
     return _shared_page(request, html)
+
+
+def catalog_products(product_ids: Iterable[int]) -> dict[int, Product]:
+    """The products with these ids (without their descriptions), by id; deleted ones are absent.
+
+    From this process's cache where it holds a fresh copy, the others in one query (none when
+    every one is fresh), so that a cart page costs its lines no query once its products were read.
+    """
+    language = get_language()
+    keys = {f"shop:product:{language}:{product_id}": product_id for product_id in product_ids}
+    products = {
+        keys[key]: entry.content for key, entry in cache.get_many(list(keys)).items()
+        if _is_fresh(entry, keys[key])
+    }
+    missing = [product_id for product_id in keys.values() if product_id not in products]
+    if not missing:
+        return products
+    # Taken before the read, as for a page: a change that lands during it makes the copy old.
+    generations, made_at = {product_id: _page_generation(product_id) for product_id in missing}, monotonic()
+    read = {p.id: p for p in Product.objects.filter(id__in=missing).defer(*columns("description")).order_by()}
+    if settings.CATALOG_CACHE_SECONDS > 0:
+        entries = {f"shop:product:{language}:{product_id}": _Entry(generations[product_id], made_at, product)
+                   for product_id, product in read.items()}
+        cache.set_many(entries, settings.CATALOG_CACHE_SECONDS)
+    return {**products, **read}
 
 
 def catalog_changed() -> None:

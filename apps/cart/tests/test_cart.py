@@ -208,6 +208,7 @@ class TestCorruptedSession:
     def test_only_the_valid_lines_survive(self, client):
         good = ProductFactory(price=Decimal("5.00"))
         also_good = ProductFactory(price=Decimal("1.00"))
+        unused = also_good.id + 1000
         put_in_session(
             client,
             {
@@ -216,11 +217,12 @@ class TestCorruptedSession:
                     str(good.id): 2,
                     str(also_good.id): 10_000,
                     "x": 1,
-                    "7": "3",
-                    "8": -1,
-                    "9": True,
-                    "10": 1.5,
-                    "11": None,
+                    # Ids no product has (a literal "8" would be good's own key when it gets id 8).
+                    f"{unused}": "3",
+                    f"{unused + 1}": -1,
+                    f"{unused + 2}": True,
+                    f"{unused + 3}": 1.5,
+                    f"{unused + 4}": None,
                 },
             },
         )

@@ -115,3 +115,52 @@ class TestCartPage:
 
         assert [p.name for p in response.context["bought_together"]] == ["Other 2", "Other 0", "Other 4"]
         assert "Often bought with these" in response.content.decode()
+
+
+class TestReadIsBounded:
+    """Each line's PARTNERS_READ most frequent partners are read, never all of its pairs."""
+
+    def test_a_partner_outside_every_lines_top_partners_is_not_listed(self, client, monkeypatch):
+        from apps.recommendations import selectors
+
+        monkeypatch.setattr(selectors, "PARTNERS_READ", 2)
+        lamp, mug = ProductFactory(name="Lamp", stock=10), ProductFactory(name="Mug", stock=10)
+        often = [ProductFactory(name=f"Often {i}", stock=10) for i in range(4)]
+        # Third for both lines (2 + 2 = 4 in all), above each line's second (3): not read.
+        third = ProductFactory(name="Third", stock=10)
+        for times, line, other in [(5, lamp, often[0]), (3, lamp, often[1]), (5, mug, often[2]),
+                                   (3, mug, often[3]), (2, lamp, third), (2, mug, third)]:
+            for _ in range(times):
+                services.bought_together_count(order_id=paid_order(line, other).id)
+
+        listed = selectors.bought_with_cart(product_ids=[lamp.id, mug.id])
+
+        assert [p.name for p in listed] == ["Often 0", "Often 2", "Often 1", "Often 3"]
+        monkeypatch.setattr(selectors, "PARTNERS_READ", 3)
+        assert "Third" in [p.name for p in selectors.bought_with_cart(product_ids=[lamp.id, mug.id])]
+
+    @pytest.mark.postgres
+    def test_a_product_bought_with_hundreds_reads_only_its_top_partners(self):
+        from django.db import connection
+
+        from apps.recommendations.models import ProductPair
+        from apps.recommendations.selectors import PARTNERS_READ, _bought_with_query
+
+        lamp = ProductFactory(name="Lamp", stock=10)
+        others = ProductFactory.create_batch(300, stock=10)
+        ProductPair.objects.bulk_create(ProductPair(product=lamp, other=other, count=i % 50 + 1)
+                                        for i, other in enumerate(others))
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {ProductPair._meta.db_table}")
+            sql, params = _bought_with_query([lamp.id], 4)
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0]
+
+        def scans(node):
+            if node.get("Relation Name") == ProductPair._meta.db_table:
+                yield node
+            for child in node.get("Plans", []):
+                yield from scans(child)
+
+        [pairs_scan] = scans(plan[0]["Plan"])
+        assert pairs_scan["Actual Rows"] <= PARTNERS_READ
