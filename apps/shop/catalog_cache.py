@@ -31,6 +31,8 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 
+from shop_project.languages import fill_switcher
+
 # Stands in for the CSRF token in a cached page and is replaced by the visitor's own. Random per
 # process, so no product text can contain it; hex, so escaping leaves it as it is.
 CSRF_TOKEN_SLOT = f"csrf-token-slot-{secrets.token_hex(16)}"
@@ -134,6 +136,7 @@ def _shared_page(request, html: str) -> HttpResponse:
     """A page made for every first visitor, with this visitor's CSRF token where it has a form."""
     if CSRF_TOKEN_SLOT in html:
         html = html.replace(CSRF_TOKEN_SLOT, get_token(request))  # also sets the CSRF cookie
+    html = fill_switcher(html, request)
     response = HttpResponse(html)
     patch_vary_headers(response, ["Cookie"])
     return response

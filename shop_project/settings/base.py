@@ -76,6 +76,9 @@ MIDDLEWARE = [
     "shop_project.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (it may read it), before CommonMiddleware (whose slash redirects need the
+    # language's URLs). Old unprefixed URLs redirect to the prefixed ones (shop_project/languages.py).
+    "shop_project.languages.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -91,6 +94,10 @@ MIDDLEWARE = [
 
 # Database sessions, each write one statement (shop_project/sessions.py).
 SESSION_ENGINE = "shop_project.sessions"
+# The language a shopper picked with the header's switcher, for later visits to unprefixed URLs
+# (LocaleMiddleware reads it before Accept-Language). The URL's prefix always wins.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 ROOT_URLCONF = "shop_project.urls"
 WSGI_APPLICATION = "shop_project.wsgi.application"
@@ -107,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.cart.context_processors.cart",
             ],
+            "libraries": {"languages": "shop_project.templatetags.languages"},
         },
     },
 ]
@@ -196,11 +204,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
-# The shop speaks English only. Without translations Django needs no message catalogs, which
-# keeps ~10 MB of .mo files out of the Lambda package (zappa_settings.json excludes them).
-USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
