@@ -60,6 +60,13 @@ def _xdist_group(item, fixtures: set[str]) -> str | None:
     return None
 
 
+def pytest_sessionstart(session):
+    """The pages render from the compiled catalogs (.mo, never committed): build the stale ones."""
+    from shop_project.catalogs import compile_catalogs
+
+    compile_catalogs(only_stale=True)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers, and -m deselects
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -109,6 +116,17 @@ def _fast_tests_start_no_process(request, monkeypatch):
         )
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in English: LocaleMiddleware leaves the last request's language active in
+    the thread, and reverse() would otherwise build the next test's URLs in it."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -56,8 +56,12 @@ def compile_catalogs(base_dir: Path = BASE_DIR, *, only_stale: bool = False) -> 
     for po in po_files(base_dir):
         if only_stale and not is_stale(po):
             continue
-        mo_path(po).write_bytes(compiled(po))
-        written.append(mo_path(po))
+        mo = mo_path(po)
+        # Whole or not at all: test processes may compile and read the same catalogs at once.
+        partial = mo.with_name(f".{mo.name}.{os.getpid()}")
+        partial.write_bytes(compiled(po))
+        os.replace(partial, mo)
+        written.append(mo)
     return written
 
 

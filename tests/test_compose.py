@@ -545,7 +545,7 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
 
         def answers():
             try:
-                return browser.get("/")
+                return browser.get("/en/")
             except OSError:
                 return None
 
@@ -576,14 +576,14 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         status, _, body = browser.post(add_path, {"quantity": "1", "override": "False"},
                                        csrf_from=product_page.decode())
         assert status == 302, body.decode()[:2000]
-        _, _, order_form = browser.get("/orders/create/")
+        _, _, order_form = browser.get("/en/orders/create/")
         shown = {"shown": hidden_fields(order_form.decode())["shown"]}  # what the page showed
-        status, headers, body = browser.post("/orders/create/", {**CUSTOMER, **shown},
+        status, headers, body = browser.post("/en/orders/create/", {**CUSTOMER, **shown},
                                              csrf_from=order_form.decode())
         assert status == 302, body.decode()[:2000]
         order = Order.objects.get()
-        assert headers["Location"] == f"/payment/process/?order={order.id}"
-        status, _, thanks = browser.get(f"/orders/created/{order.id}/")
+        assert headers["Location"] == f"/en/payment/process/?order={order.id}"
+        status, _, thanks = browser.get(f"/en/orders/created/{order.id}/")
         assert status == 200 and f'<strong class="order-number">{order.id}</strong>' in thanks.decode()
 
         # The payment page, its PaymentIntent made at the stack's localstripe; the card goes into
@@ -601,7 +601,7 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         method = card_into_setup_intent(local, secret, VISA)
         status, headers, _ = browser.post(headers["Location"], {"payment_method": method},
                                           csrf_from=payment_page.decode())
-        assert (status, headers["Location"]) == (302, f"/payment/completed/?order={order.id}")
+        assert (status, headers["Location"]) == (302, f"/en/payment/completed/?order={order.id}")
         status, _, completed = browser.get(headers["Location"])
         assert status == 200 and "Your order is paid" in completed.decode()
         assert localstripe.process.poll() is None

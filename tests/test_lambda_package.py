@@ -277,31 +277,31 @@ def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(conta
     assert image["CacheControl"] == "public, max-age=86400"
 
     shopper = Browser(container, host=API_HOST, stage="dev")
-    home = body_of(shopper.request("GET", "/"))
+    home = body_of(shopper.request("GET", "/en/"))
     # Links carry the API Gateway stage; assets come from the buckets through the distribution
     # (its default behaviour is the static bucket, products/* the media bucket).
-    product_path = re.search(r'href="/dev(/\d+/[\w-]+/)"', home).group(1)
+    product_path = re.search(r'href="/dev(/en/\d+/[\w-]+/)"', home).group(1)
     assert f"https://{FILES_DOMAIN}/{stylesheet}" in home
     assert f"https://{FILES_DOMAIN}/{media[0]['Key']}" in home
     assert ".s3.eu-west-1.amazonaws.com" not in home
 
     product_page = body_of(shopper.request("GET", product_path))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', product_page).group(1)
-    product_id = product_path.split("/")[1]
-    added = shopper.request("POST", f"/cart/add/{product_id}/",
+    product_id = product_path.split("/")[2]
+    added = shopper.request("POST", f"/en/cart/add/{product_id}/",
                             form={"csrfmiddlewaretoken": token, "quantity": "2", "override": "False"})
     assert added["statusCode"] == 302
-    assert added["headers"]["Location"] == "/dev/cart/"
-    assert "2 items" in body_of(shopper.request("GET", "/cart/"))
+    assert added["headers"]["Location"] == "/dev/en/cart/"
+    assert "2 items" in body_of(shopper.request("GET", "/en/cart/"))
 
-    checkout = body_of(shopper.request("GET", "/orders/create/"))
+    checkout = body_of(shopper.request("GET", "/en/orders/create/"))
     # The CSRF token and what the page showed, as the browser posts them back.
-    placed = shopper.request("POST", "/orders/create/", form={**hidden_fields(checkout), **CUSTOMER})
+    placed = shopper.request("POST", "/en/orders/create/", form={**hidden_fields(checkout), **CUSTOMER})
     assert placed["statusCode"] == 302, placed.get("body", "")[:2000]
     order = Order.objects.get()
-    assert placed["headers"]["Location"] == f"/dev/payment/process/?order={order.id}"
+    assert placed["headers"]["Location"] == f"/dev/en/payment/process/?order={order.id}"
     assert f"<strong class=\"order-number\">{order.id}</strong>" in body_of(
-        shopper.request("GET", f"/orders/created/{order.id}/")
+        shopper.request("GET", f"/en/orders/created/{order.id}/")
     )
     assert order.confirmation_status == ConfirmationStatus.QUEUED
 
@@ -319,8 +319,8 @@ def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(conta
 def test_links_have_no_stage_prefix_on_a_custom_domain(container, aws):
     manage(container, "collectstatic --noinput")
     manage(container, "seed_catalog --products 1")
-    home = body_of(Browser(container, host=CUSTOM_DOMAIN).request("GET", "/"))
-    assert re.search(r'href="/\d+/[\w-]+/"', home)
+    home = body_of(Browser(container, host=CUSTOM_DOMAIN).request("GET", "/en/"))
+    assert re.search(r'href="/en/\d+/[\w-]+/"', home)
     assert 'href="/dev/' not in home
 
 
