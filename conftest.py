@@ -38,6 +38,8 @@ SLOW_TESTS = (
     "tests/test_zappa_deploy.py",
     "tests/security/test_static_analysis.py",  # bandit and detect-secrets over the repository
     "apps/payment/tests/test_cold_start_imports.py",  # a fresh interpreter
+    # makemessages runs xgettext and msgmerge
+    "tests/test_message_catalogs.py::test_every_translatable_string_in_the_code_is_in_the_catalogs",
 )
 # How `make test` (--dist loadgroup) shares the slow tests out between its xdist workers:
 # - The Lambda package (tests.support.zappa's zappa_package, ~1 min to build) and the session's

@@ -22,7 +22,8 @@ ROOT_IGNORES = ["apps/*", ".venv*", "bench", "tests", "devtools", "infra", "stat
 
 def catalog_dirs(base_dir: Path = BASE_DIR) -> list[Path]:
     """The folders that hold a `locale/`: the project's own (templates/, shop_project/) and each app's."""
-    return [base_dir, *sorted(path.parent for path in (base_dir / "apps").glob("*/locale") if path.is_dir())]
+    apps = {po.parents[3] for po in (base_dir / "apps").glob("*/locale/*/LC_MESSAGES/*.po")}
+    return [base_dir, *sorted(apps)]
 
 
 def po_files(base_dir: Path = BASE_DIR) -> list[Path]:
@@ -90,9 +91,9 @@ def settle_header(po: Path) -> None:
 def update_catalogs(base_dir: Path = BASE_DIR) -> list[Path]:
     """Run makemessages (no locations, no obsolete entries) in every catalog folder, then fill `en`.
 
-    Django must be set up. LOCALE_PATHS is emptied for the apps' runs: makemessages would
-    otherwise write every app's strings into the project's locale/ (the first locale path whose
-    parent holds the file).
+    Django must be set up. LOCALE_PATHS is emptied for each run, so that each writes to the
+    locale/ of the folder it runs in: makemessages would otherwise write every app's strings
+    into the project's locale/ (the first locale path whose parent holds the file).
     """
     from django.core.management import call_command
     from django.test.utils import override_settings
@@ -104,11 +105,9 @@ def update_catalogs(base_dir: Path = BASE_DIR) -> list[Path]:
         for folder in folders:
             (folder / "locale").mkdir(exist_ok=True)
             os.chdir(folder)
-            if folder == base_dir:
-                call_command("makemessages", ignore_patterns=ROOT_IGNORES, **options)
-            else:
-                with override_settings(LOCALE_PATHS=[]):
-                    call_command("makemessages", **options)
+            ignores = ROOT_IGNORES if folder == base_dir else []
+            with override_settings(LOCALE_PATHS=[]):
+                call_command("makemessages", ignore_patterns=ignores, **options)
     finally:
         os.chdir(start)
     for po in po_files(base_dir):

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.coupons.models import Coupon
 from apps.orders.models import Order
@@ -143,3 +143,45 @@ class TestQueryCounts:
             assert client.get(placed.url).status_code == 200
         with django_assert_num_queries(PAYMENT_PAGE_QUERIES):
             assert client.get(placed.url).status_code == 200
+
+
+class TestQueryCountsInKorean:
+    """The same pages under /ko/ cost the same: the language comes from the URL, not a query."""
+
+    def test_catalog_pages(self, shopper, django_assert_num_queries):
+        client, in_cart = shopper
+        with translation.override("ko"):
+            pages = [reverse("shop:product_list"), in_cart[0].category.get_absolute_url()]
+            detail = in_cart[0].get_absolute_url()
+        assert all(page.startswith("/ko/") for page in [*pages, detail])
+        for page in pages:
+            with django_assert_num_queries(LIST_QUERIES):
+                assert client.get(page).status_code == 200
+        with django_assert_num_queries(DETAIL_QUERIES):
+            assert client.get(detail).status_code == 200
+
+    def test_cart_and_checkout_form(self, shopper, django_assert_num_queries):
+        client, _ = shopper
+        with translation.override("ko"):
+            cart, checkout = reverse("cart:cart_detail"), reverse("orders:order_create")
+        with django_assert_num_queries(CART_QUERIES):
+            assert client.get(cart).status_code == 200
+        with django_assert_num_queries(CHECKOUT_FORM_QUERIES):
+            assert client.get(checkout).status_code == 200
+
+    def test_thank_you_page(self, shopper, django_assert_num_queries):
+        client, _ = shopper
+        assert place_order(client).status_code == 302
+        with translation.override("ko"):
+            thank_you = reverse("orders:order_created", args=[Order.objects.latest("id").id])
+        with django_assert_num_queries(THANK_YOU_QUERIES):
+            assert client.get(thank_you).status_code == 200
+
+    def test_payment_page(self, shopper, localstripe, django_assert_num_queries):
+        client, _ = shopper
+        placed = place_order(client)
+        korean = "/ko" + placed.url.removeprefix("/en")
+        with django_assert_num_queries(PAYMENT_PAGE_FIRST_LOAD_QUERIES):
+            assert client.get(korean).status_code == 200
+        with django_assert_num_queries(PAYMENT_PAGE_QUERIES):
+            assert client.get(korean).status_code == 200
