@@ -84,6 +84,8 @@ def add_message_catalogs(zappa_cli) -> None:
     """
     import django
 
+    # Zappa loads this module by its file: the project is not on sys.path.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from shop_project.catalogs import LANGUAGE_CODES, iter_compiled
 
     django_root = Path(django.__file__).resolve().parent

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import boto3
+import django as django_module
 import pytest
 from django.core.management.utils import get_random_secret_key
 from django.db import connection
@@ -64,6 +65,7 @@ INVOICE_MAX_UNZIPPED_MB = 15
 # by test_the_package_makes_the_stripe_calls_the_shop_makes and the import scan below).
 STRIPE_LEFT_OUT = ("stripe.params",)
 STRIPE_CALLS = Path(__file__).parent / "support" / "package_stripe_calls.py"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_package_test"  # pragma: allowlist secret (a test's own)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -314,6 +316,52 @@ def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(conta
     assert order.confirmation_status == ConfirmationStatus.SENT, container.log_text()
     sent = ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages  # the moto server's own record
     assert [m.raw_data.count(f"Subject: Your order {order.id} at My Shop") for m in sent] == [1]
+
+
+def expected_catalogs(package_dir) -> set[str]:
+    """en and ko only: the shop's (compiled by the package step) and Django's, its contrib apps' too."""
+    languages = ("en", "ko")
+    shop_dirs = ["locale", *sorted({po.parents[2].relative_to(REPO_ROOT).as_posix()
+                                    for po in REPO_ROOT.glob("apps/*/locale/*/LC_MESSAGES/django.po")})]
+    shop = {f"{folder}/{language}/LC_MESSAGES/django.mo" for folder in shop_dirs for language in languages}
+    contrib = package_dir / "django" / "contrib"
+    django_dirs = ["django/conf", *(f"django/contrib/{app.name}" for app in contrib.iterdir()
+                                    if (app / "__init__.py").exists())]
+    site_packages = Path(django_module.__file__).parent.parent
+    django = {
+        mo.relative_to(site_packages).as_posix()
+        for folder in django_dirs for language in languages
+        for mo in (site_packages / folder / "locale" / language / "LC_MESSAGES").glob("*.mo")
+    }
+    return shop | django
+
+
+def test_the_package_carries_exactly_the_en_and_ko_catalogs(zappa_package, package_dir):
+    with zipfile.ZipFile(zappa_package) as archive:
+        names = archive.namelist()
+    catalogs = sorted(name for name in names if "/LC_MESSAGES/" in name and name.endswith(".mo"))
+    print("\n".join(["catalogs in the package:", *catalogs]))
+
+    assert set(catalogs) == expected_catalogs(package_dir)
+    assert "django/conf/locale/ko/LC_MESSAGES/django.mo" in catalogs
+    assert "locale/ko/LC_MESSAGES/django.mo" in catalogs
+    assert len(catalogs) == len(set(catalogs))
+    assert [name for name in names if name.endswith((".po", ".pot"))] == []
+    assert not [name for name in names if name.startswith("polib")]
+
+
+def test_a_korean_page_renders_from_the_package(container, aws):
+    manage(container, "collectstatic --noinput")
+    manage(container, "seed_catalog --products 1")
+    shopper = Browser(container, host=API_HOST, stage="dev")
+
+    first = shopper.request("GET", "/", headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    korean = body_of(shopper.request("GET", "/ko/"))
+    missing = shopper.request("GET", "/ko/no/such/page/")
+
+    assert (first["statusCode"], first["headers"]["Location"]) == (302, "/dev/ko/")
+    assert '<html lang="ko">' in korean and "서버리스로 운영되는 장고 쇼핑몰" in korean
+    assert missing["statusCode"] == 404 and "페이지를 찾을 수 없습니다" in missing["body"]
 
 
 def test_links_have_no_stage_prefix_on_a_custom_domain(container, aws):
