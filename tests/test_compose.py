@@ -411,7 +411,7 @@ class Browser:
 
 
 def build_image_tree(destination: Path) -> None:
-    """What the Dockerfile builds, natively: the context copied, then its collectstatic step."""
+    """What the Dockerfile builds, natively: the context copied, then its catalogs and collectstatic step."""
     for relative in build_context_files():
         target = destination / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -423,6 +423,8 @@ def build_image_tree(destination: Path) -> None:
     )
     assert result.returncode == 0, f"{collectstatic}\n{result.stdout}\n{result.stderr}"
     assert (destination / "staticfiles" / "staticfiles.json").exists()
+    # The catalogs, compiled at the build from the .po files (.dockerignore leaves local .mo out).
+    assert (destination / "locale" / "ko" / "LC_MESSAGES" / "django.mo").exists()
 
 
 def localstripe_command(service: dict) -> tuple[str, list[str]]:
