@@ -88,9 +88,10 @@ def package_bare(work: Path) -> Path:
         urlpatterns = [path("", lambda request: HttpResponse("ok"))]
     """))
     settings = project / "bare" / "settings.py"
-    # startproject's USE_I18N = True stays; the shared exclusions leave Django's .mo files out
-    # (the shop's package step adds its en and ko ones only).
-    settings.write_text(settings.read_text() + '\nALLOWED_HOSTS = ["*"]\nDEBUG = False\n')
+    # No translations: the shared exclusions leave Django's .mo files out, and with USE_I18N on
+    # Django refuses to start without its default language's. The shop's package step adds the
+    # en and ko catalogs back for the shop only: their cost is in the shop's figure.
+    settings.write_text(settings.read_text() + '\nALLOWED_HOSTS = ["*"]\nDEBUG = False\nUSE_I18N = False\n')
     shop_stage = json.loads((ROOT / "zappa_settings.json").read_text())["dev"]
     stage = {key: shop_stage[key] for key in ("runtime", "aws_region", "exclude", "debug", "log_level")}
     stage.update(project_name="bare", django_settings="bare.settings", s3_bucket="bare-deploy")
