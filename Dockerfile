@@ -24,9 +24,11 @@ RUN pip install -r requirements-container.txt
 
 COPY . .
 
-# WhiteNoise serves what collectstatic writes (hashed names, compressed) from the image. The
-# production settings insist on these variables at import; the values are placeholders for
-# this one command, which opens no database and no broker; the image's environment keeps none.
+# WhiteNoise serves what collectstatic writes (hashed names, compressed) from the image, and the
+# message catalogs are compiled from the .po files (pure Python; the .mo files are never in the
+# repository). The production settings insist on these variables at import; the values are
+# placeholders for these two commands, which open no database and no broker; the image's
+# environment keeps none.
 RUN DJANGO_SECRET_KEY=build-time-placeholder-not-a-secret-only-for-collectstatic \
     DJANGO_ALLOWED_HOSTS=localhost \
     DJANGO_STORAGE=local \
@@ -35,7 +37,7 @@ RUN DJANGO_SECRET_KEY=build-time-placeholder-not-a-secret-only-for-collectstatic
     STRIPE_SECRET_KEY=sk_build-time-placeholder \
     STRIPE_PUBLISHABLE_KEY=pk_build-time-placeholder \
     STRIPE_WEBHOOK_SECRET=whsec_build-time-placeholder \
-    python manage.py collectstatic --no-input
+    sh -c 'python manage.py compile_catalogs && python manage.py collectstatic --no-input'
 
 # A named volume mounted here starts with this folder's owner, so the user can write the images.
 RUN mkdir -p /app/media && chown shop:shop /app/media

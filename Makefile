@@ -7,7 +7,7 @@ DEMO_PRODUCTS ?= 48
 DEPLOY_VENV := .venv-deploy
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: run test test-fast fuzz lint bench venv deploy-venv checkov-venv checkov infra clean
+.PHONY: run test test-fast fuzz lint messages catalogs bench venv deploy-venv checkov-venv checkov infra clean
 
 venv: $(VENV)/.installed
 
@@ -18,7 +18,17 @@ $(VENV)/.installed: requirements.txt requirements-container.txt requirements-dev
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: venv
+# The .mo files, from the .po files, where a .po is newer (pure Python: no GNU gettext needed).
+catalogs: venv
+	$(BIN)/python manage.py compile_catalogs --stale
+
+# After adding or changing a translatable string: every catalog (locale/, apps/*/locale/) again
+# from the code, without locations; the en entries get their English. Translate the new ko
+# entries; nothing needs compiling by hand. Needs GNU gettext (apt-get install gettext).
+messages: venv
+	$(BIN)/python manage.py update_catalogs
+
+run: venv catalogs
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_catalog --products $(DEMO_PRODUCTS) --demo-data
 	@# localstripe (a fake Stripe, on 127.0.0.1:8420, its log in var/localstripe.log) and the
@@ -38,12 +48,12 @@ run: venv
 # worker (conftest.py, xdist_group "aws"), so each is made once per run; the deploy venv is
 # built once under a file lock (tests/support/zappa.py).
 TEST_WORKERS ?= 2
-test: venv checkov-venv
+test: venv checkov-venv catalogs
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The inner loop: unit and view tests only, in one process; no servers, processes, browser or
 # Lambda package (the `slow` marker, set in conftest.py), the sweep at its smallest budget.
-test-fast: venv
+test-fast: venv catalogs
 	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The bad-input sweep at 10,000 examples with a random seed (`make test` runs 500, seeded;

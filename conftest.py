@@ -38,6 +38,8 @@ SLOW_TESTS = (
     "tests/test_zappa_deploy.py",
     "tests/security/test_static_analysis.py",  # bandit and detect-secrets over the repository
     "apps/payment/tests/test_cold_start_imports.py",  # a fresh interpreter
+    # makemessages runs xgettext and msgmerge
+    "tests/test_message_catalogs.py::test_every_translatable_string_in_the_code_is_in_the_catalogs",
 )
 # How `make test` (--dist loadgroup) shares the slow tests out between its xdist workers:
 # - The Lambda package (tests.support.zappa's zappa_package, ~1 min to build) and the session's
@@ -58,6 +60,13 @@ def _xdist_group(item, fixtures: set[str]) -> str | None:
     if item.get_closest_marker("slow") is not None:
         return item.nodeid.split("::", 1)[0]
     return None
+
+
+def pytest_sessionstart(session):
+    """The pages render from the compiled catalogs (.mo, never committed): build the stale ones."""
+    from shop_project.catalogs import compile_catalogs
+
+    compile_catalogs(only_stale=True)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers, and -m deselects
@@ -109,6 +118,17 @@ def _fast_tests_start_no_process(request, monkeypatch):
         )
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in English: LocaleMiddleware leaves the last request's language active in
+    the thread, and reverse() would otherwise build the next test's URLs in it."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

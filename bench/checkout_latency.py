@@ -91,14 +91,14 @@ def checkout_seconds() -> float:
 
     client = Client()
     product = Product.objects.filter(available=True, stock__gt=0).order_by("?").first()
-    client.post(f"/cart/add/{product.id}/", {"quantity": 1})
+    client.post(f"/en/cart/add/{product.id}/", {"quantity": 1})
     customer = {"first_name": "Bench", "last_name": "Mark", "email": "bench@example.com",
                 "address": "1 Loop Road", "postal_code": "12345", "city": "Localhost"}
     # What the checkout page showed goes back with the order, as from a browser (not timed).
-    page = client.get("/orders/create/").content.decode()
+    page = client.get("/en/orders/create/").content.decode()
     shown = re.search(r'name="shown" value="([^"]+)"', page).group(1)
     started = time.perf_counter()
-    response = client.post("/orders/create/", {**customer, "shown": shown})
+    response = client.post("/en/orders/create/", {**customer, "shown": shown})
     elapsed = time.perf_counter() - started
     if response.status_code != 302:
         raise SystemExit(f"checkout answered {response.status_code}")

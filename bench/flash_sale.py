@@ -107,19 +107,19 @@ def buy(buyer: Buyer, port: int, release: threading.Barrier, t0: list[float]) ->
         if token is None:
             sold_out = "Out of stock." in page
             return finish(buyer, "refused" if sold_out else "unexpected", "product page without a form", t0)
-        status, _, _ = session.request("POST", f"/cart/add/{buyer.product_id}/",
+        status, _, _ = session.request("POST", f"/en/cart/add/{buyer.product_id}/",
                                        {"quantity": 1, "csrfmiddlewaretoken": token.group(1)})
         if status != 302:
             return finish(buyer, "error" if status >= 500 else "unexpected", f"add {status}", t0)
-        status, _, page = session.request("GET", "/orders/create/")
+        status, _, page = session.request("GET", "/en/orders/create/")
         token, shown = CSRF_INPUT.search(page), SHOWN_INPUT.search(page)
         if status != 200 or token is None or shown is None:
             return finish(buyer, "error" if status >= 500 else "unexpected", f"checkout form {status}", t0)
         status, location, page = session.request(
-            "POST", "/orders/create/",
+            "POST", "/en/orders/create/",
             {**CUSTOMER, "csrfmiddlewaretoken": token.group(1), "shown": shown.group(1)})
         buyer.checkout_ms = session.times[-1]
-        if status == 302 and "/orders/created/" in location:
+        if status == 302 and "/en/orders/created/" in location:
             return finish(buyer, "sold", location, t0)
         if status == 200 and OUT_OF_STOCK in page:
             return finish(buyer, "refused", "out of stock at checkout", t0)
@@ -220,7 +220,7 @@ def run_sale(env, work: Path, stock: list[tuple[int, int]], warmup_product: int,
 def product_urls(port: int, ids: list[int]) -> dict[int, str]:
     with web.admin_connection(DATABASE) as conn:
         rows = conn.execute("SELECT id, slug_en FROM shop_product WHERE id = ANY(%s)", [ids]).fetchall()
-    return {product_id: f"/{product_id}/{slug}/" for product_id, slug in rows}
+    return {product_id: f"/en/{product_id}/{slug}/" for product_id, slug in rows}
 
 
 def warm_up(port: int, product_id: int, url: str) -> None:

@@ -148,18 +148,18 @@ function request()
     return wrk.format("GET", products[i][2], h)
   elseif step == 1 then
     h["Content-Type"] = "application/x-www-form-urlencoded"
-    return wrk.format("POST", "/cart/add/" .. products[i][1] .. "/", h,
+    return wrk.format("POST", "/en/cart/add/" .. products[i][1] .. "/", h,
                       "quantity=1&csrfmiddlewaretoken=" .. token)
   elseif step == 2 then
-    return wrk.format("GET", "/orders/create/", h)
+    return wrk.format("GET", "/en/orders/create/", h)
   elseif step == 3 then
     h["Content-Type"] = "application/x-www-form-urlencoded"
-    return wrk.format("POST", "/orders/create/", h,
+    return wrk.format("POST", "/en/orders/create/", h,
                       form .. "&csrfmiddlewaretoken=" .. token .. "&shown=" .. shown)
   elseif step == 4 then
     return wrk.format("GET", follow, h)
   else
-    return wrk.format("GET", "/orders/created/" .. order_id .. "/", h)
+    return wrk.format("GET", "/en/orders/created/" .. order_id .. "/", h)
   end
 end
 
@@ -248,10 +248,10 @@ def main() -> None:
         cart_cookie = session_with_cart(base, targets["cart_products"])
         plans = [
             ("floor", "GET /healthz/", ["/healthz/"], None, LUA_PATHS),
-            ("list", "GET / (page 1)", ["/"], None, LUA_PATHS),
+            ("list", "GET /en/ (page 1)", ["/en/"], None, LUA_PATHS),
             ("category", "GET /<category>/ (page 1)", [targets["category"]], None, LUA_PATHS),
             ("detail", "GET /<id>/<slug>/, 500 products in turn", targets["details"], None, LUA_PATHS),
-            ("cart", "GET /cart/ with 3 lines", ["/cart/"], cart_cookie, LUA_PATHS),
+            ("cart", "GET /cart/ with 3 lines", ["/en/cart/"], cart_cookie, LUA_PATHS),
             ("checkout journey", "product, POST add, checkout form, POST order, payment page, thank-you page",
              targets["journey"], None, LUA_JOURNEY),
             ("floor (again)", "GET /healthz/", ["/healthz/"], None, LUA_PATHS),
@@ -444,23 +444,23 @@ def count_queries() -> dict:
     client = Client()
     products = list(Product.objects.filter(available=True, stock__gte=3).order_by("id")[:3])
     for product in products:
-        assert client.post(f"/cart/add/{product.id}/", {"quantity": 1}).status_code == 302
+        assert client.post(f"/en/cart/add/{product.id}/", {"quantity": 1}).status_code == 302
     pages = {
         "floor": "/healthz/",
-        "list": "/",
+        "list": "/en/",
         "category": Category.objects.order_by("name_en").first().get_absolute_url(),
         "detail": products[0].get_absolute_url(),
-        "cart": "/cart/",
-        "checkout form": "/orders/create/",
+        "cart": "/en/cart/",
+        "checkout form": "/en/orders/create/",
     }
     counts = {"products": Product.objects.count()}
     # The payment page of an order placed from a cart of its own (a reload: its PaymentIntent,
     # at the bench's localstripe, exists), counted like the others.
     payer = Client()
-    assert payer.post(f"/cart/add/{products[0].id}/", {"quantity": 1}).status_code == 302
-    form = payer.get("/orders/create/").content.decode()
+    assert payer.post(f"/en/cart/add/{products[0].id}/", {"quantity": 1}).status_code == 302
+    form = payer.get("/en/orders/create/").content.decode()
     shown = re.search(r'name="shown" value="([^"]+)"', form).group(1)
-    placed = payer.post("/orders/create/", {
+    placed = payer.post("/en/orders/create/", {
         "first_name": "Bench", "last_name": "Mark", "email": "bench@example.com", "address": "1 Loop Road",
         "postal_code": "12345", "city": "Localhost", "shown": shown})
     if placed.status_code != 302:
@@ -542,12 +542,12 @@ def session_with_cart(base: str, product_urls: list[str]) -> str:
     for url in product_urls:
         page = opener.open(base + url).read().decode()
         token = CSRF_INPUT.search(page).group(1)
-        product_id = url.strip("/").split("/")[0]
+        product_id = url.strip("/").split("/")[1]
         body = urllib.parse.urlencode({"quantity": 1, "csrfmiddlewaretoken": token}).encode()
-        opener.open(base + f"/cart/add/{product_id}/", data=body).read()
+        opener.open(base + f"/en/cart/add/{product_id}/", data=body).read()
     cookies = {c.name: c.value for c in jar}
-    cart = opener.open(base + "/cart/").read().decode()
-    if cart.count("/cart/remove/") != 3:
+    cart = opener.open(base + "/en/cart/").read().decode()
+    if cart.count("/en/cart/remove/") != 3:
         raise SystemExit("could not make a session with a three-line cart")
     return f"sessionid={cookies['sessionid']}"
 

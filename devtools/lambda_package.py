@@ -114,8 +114,9 @@ class Browser:
         self.container, self.host, self.stage = container, host, stage
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, *, form: dict | None = None) -> dict:
-        headers = {}
+    def request(self, method: str, path: str, *, form: dict | None = None,
+                headers: dict | None = None) -> dict:
+        headers = dict(headers or {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None

@@ -55,17 +55,53 @@ def refuse_another_region(zappa_cli) -> None:
     )
 
 
+def complete_package(zappa_cli) -> None:
+    """The "zip" callback, after Zappa has built the package: what Zappa cannot put in by itself."""
+    add_static_manifest(zappa_cli)
+    add_message_catalogs(zappa_cli)
+
+
 def add_static_manifest(zappa_cli) -> None:
     """Put the static files' manifest into the package, as shop_project/staticfiles.json.
 
-    The "zip" callback, after Zappa has built the package. With the manifest in the package a
-    cold start needs no S3 read to write static URLs (shop_project.storages).
+    With the manifest in the package a cold start needs no S3 read to write static URLs
+    (shop_project.storages).
     """
     with tempfile.TemporaryDirectory() as static_root:
         subprocess.run([sys.executable, "-c", _BUILD_MANIFEST, static_root], check=True)
         with zipfile.ZipFile(zappa_cli.zip_path, "a", compression=zipfile.ZIP_DEFLATED) as package:
             package.write(Path(static_root) / "staticfiles.json", "shop_project/staticfiles.json")
     click.echo("Static files manifest added to the package.")
+
+
+def add_message_catalogs(zappa_cli) -> None:
+    """Put the en and ko .mo files into the package, and no other language's.
+
+    zappa_settings.json leaves every .po and .mo out (Django ships catalogs for ~100 languages,
+    ~10 MB). This adds the shop's own, compiled here from the .po files (polib, in the deploy
+    venv: never committed, so never stale), and Django's own en and ko ones (its messages, and
+    those of each contrib app the package carries) from the Django the package was built with.
+    """
+    import django
+
+    # Zappa loads this module by its file: the project is not on sys.path.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from shop_project.catalogs import LANGUAGE_CODES, iter_compiled
+
+    django_root = Path(django.__file__).resolve().parent
+    with zipfile.ZipFile(zappa_cli.zip_path, "a", compression=zipfile.ZIP_DEFLATED) as package:
+        packaged = set(package.namelist())
+        for name, data in iter_compiled():
+            package.writestr(name, data)
+        catalog_dirs = [django_root / "conf", *sorted(
+            app for app in (django_root / "contrib").iterdir()
+            if f"django/contrib/{app.name}/__init__.py" in packaged
+        )]
+        for folder in catalog_dirs:
+            for language in LANGUAGE_CODES:
+                for mo in sorted((folder / "locale" / language / "LC_MESSAGES").glob("*.mo")):
+                    package.write(mo, mo.relative_to(django_root.parent).as_posix())
+    click.echo("Message catalogs (en, ko) added to the package.")
 
 
 # What SQS's event source allows as its maximum concurrency (ScalingConfig).

@@ -2,8 +2,9 @@
 
 - `RequestLogMiddleware` (first in MIDDLEWARE): after each request, one INFO line on the logger
   `shop_project.request` with the request id, the Lambda request id, method, path (never the
-  query string: a search or a form sent by GET can carry an e-mail or an address), route,
-  status, duration and the order id where the URL or the redirect names one.
+  query string: a search or a form sent by GET can carry an e-mail or an address), route
+  (without the language prefix), language, status, duration and the order id where the URL or
+  the redirect names one.
 - `task_started` / `task_finished` (connected to Celery's task_prerun / task_postrun by
   shop_project.celery, so this module imports no Celery: a web cold start need not): one line
   per task run on `shop_project.task`, in `celery worker` and in the worker Lambda alike (both
@@ -39,6 +40,7 @@ from django.core.signals import request_finished
 from django.dispatch import receiver
 from django.http import QueryDict
 from django.urls import Resolver404, resolve
+from django.utils.translation import get_language_from_path
 
 # Production's formatter (settings/production.py): the record's own fields, and every extra
 # one, as one JSON object a line.
@@ -133,13 +135,22 @@ def _request_fields(request, response, started: float) -> dict:
         "lambda_request_id": _lambda_request_id.get(),
         "method": request.method,
         "path": request.path[:PATH_LIMIT],
-        "route": match.route if match else None,
+        "route": _route(match),
+        "language": getattr(request, "LANGUAGE_CODE", None),
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         "order_id": (
             _order_id(match) or _payment_page_order_id(match, request.GET) or _redirect_order_id(response)
         ),
     }
+
+
+def _route(match) -> str | None:
+    """The URL pattern without its language prefix: one route per page, whatever the language."""
+    if match is None:
+        return None
+    language = get_language_from_path(f"/{match.route}")
+    return match.route.removeprefix(f"{language}/") if language else match.route
 
 
 def _order_id(match) -> int | None:

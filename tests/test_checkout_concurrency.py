@@ -36,7 +36,7 @@ class TestCheckoutConcurrency:
                 fields = {**checkout_form(client), **CUSTOMER}
                 start_together.wait(timeout=30)
                 response = client.post(reverse("orders:order_create"), fields)
-                if response.status_code == 302 and "/payment/process/?order=" in response["Location"]:
+                if response.status_code == 302 and "/en/payment/process/?order=" in response["Location"]:
                     outcomes.append("ordered")
                 elif response.status_code == 200 and "Not enough stock" in response.content.decode():
                     outcomes.append("refused")
@@ -126,7 +126,7 @@ class TestCheckoutDeadlockRetry:
         response = _checkout_deadlocked_by_staff(client, lamp, mug)
 
         assert not isinstance(response, BaseException), repr(response)
-        assert response.status_code == 302 and "/payment/process/?order=" in response["Location"]
+        assert response.status_code == 302 and "/en/payment/process/?order=" in response["Location"]
         assert Order.objects.count() == 1
         lamp.refresh_from_db()
         mug.refresh_from_db()

@@ -413,7 +413,7 @@ class Browser:
 
 
 def build_image_tree(destination: Path) -> None:
-    """What the Dockerfile builds, natively: the context copied, then its collectstatic step."""
+    """What the Dockerfile builds, natively: the context copied, then its catalogs and collectstatic step."""
     for relative in build_context_files():
         target = destination / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -425,6 +425,8 @@ def build_image_tree(destination: Path) -> None:
     )
     assert result.returncode == 0, f"{collectstatic}\n{result.stdout}\n{result.stderr}"
     assert (destination / "staticfiles" / "staticfiles.json").exists()
+    # The catalogs, compiled at the build from the .po files (.dockerignore leaves local .mo out).
+    assert (destination / "locale" / "ko" / "LC_MESSAGES" / "django.mo").exists()
 
 
 def localstripe_command(service: dict) -> tuple[str, list[str]]:
@@ -547,7 +549,7 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
 
         def answers():
             try:
-                return browser.get("/")
+                return browser.get("/en/")
             except OSError:
                 return None
 
@@ -578,14 +580,14 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         status, _, body = browser.post(add_path, {"quantity": "1", "override": "False"},
                                        csrf_from=product_page.decode())
         assert status == 302, body.decode()[:2000]
-        _, _, order_form = browser.get("/orders/create/")
+        _, _, order_form = browser.get("/en/orders/create/")
         shown = {"shown": hidden_fields(order_form.decode())["shown"]}  # what the page showed
-        status, headers, body = browser.post("/orders/create/", {**CUSTOMER, **shown},
+        status, headers, body = browser.post("/en/orders/create/", {**CUSTOMER, **shown},
                                              csrf_from=order_form.decode())
         assert status == 302, body.decode()[:2000]
         order = Order.objects.get()
-        assert headers["Location"] == f"/payment/process/?order={order.id}"
-        status, _, thanks = browser.get(f"/orders/created/{order.id}/")
+        assert headers["Location"] == f"/en/payment/process/?order={order.id}"
+        status, _, thanks = browser.get(f"/en/orders/created/{order.id}/")
         assert status == 200 and f'<strong class="order-number">{order.id}</strong>' in thanks.decode()
 
         # The payment page, its PaymentIntent made at the stack's localstripe; on submit the form
@@ -607,7 +609,7 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         method = card_into_setup_intent(local, secret, VISA)
         status, headers, _ = browser.post(headers["Location"], {"payment_method": method},
                                           csrf_from=payment_page.decode())
-        assert (status, headers["Location"]) == (302, f"/payment/completed/?order={order.id}")
+        assert (status, headers["Location"]) == (302, f"/en/payment/completed/?order={order.id}")
         status, _, completed = browser.get(headers["Location"])
         assert status == 200 and "Your order is paid" in completed.decode()
         assert localstripe.process.poll() is None

@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import boto3
+import django as django_module
 import pytest
 from django.core.management.utils import get_random_secret_key
 from django.db import connection
@@ -64,6 +65,7 @@ INVOICE_MAX_UNZIPPED_MB = 15
 # by test_the_package_makes_the_stripe_calls_the_shop_makes and the import scan below).
 STRIPE_LEFT_OUT = ("stripe.params",)
 STRIPE_CALLS = Path(__file__).parent / "support" / "package_stripe_calls.py"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_package_test"  # pragma: allowlist secret (a test's own)
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -277,31 +279,31 @@ def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(conta
     assert image["CacheControl"] == "public, max-age=86400"
 
     shopper = Browser(container, host=API_HOST, stage="dev")
-    home = body_of(shopper.request("GET", "/"))
+    home = body_of(shopper.request("GET", "/en/"))
     # Links carry the API Gateway stage; assets come from the buckets through the distribution
     # (its default behaviour is the static bucket, products/* the media bucket).
-    product_path = re.search(r'href="/dev(/\d+/[\w-]+/)"', home).group(1)
+    product_path = re.search(r'href="/dev(/en/\d+/[\w-]+/)"', home).group(1)
     assert f"https://{FILES_DOMAIN}/{stylesheet}" in home
     assert f"https://{FILES_DOMAIN}/{media[0]['Key']}" in home
     assert ".s3.eu-west-1.amazonaws.com" not in home
 
     product_page = body_of(shopper.request("GET", product_path))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', product_page).group(1)
-    product_id = product_path.split("/")[1]
-    added = shopper.request("POST", f"/cart/add/{product_id}/",
+    product_id = product_path.split("/")[2]
+    added = shopper.request("POST", f"/en/cart/add/{product_id}/",
                             form={"csrfmiddlewaretoken": token, "quantity": "2", "override": "False"})
     assert added["statusCode"] == 302
-    assert added["headers"]["Location"] == "/dev/cart/"
-    assert "2 items" in body_of(shopper.request("GET", "/cart/"))
+    assert added["headers"]["Location"] == "/dev/en/cart/"
+    assert "2 items" in body_of(shopper.request("GET", "/en/cart/"))
 
-    checkout = body_of(shopper.request("GET", "/orders/create/"))
+    checkout = body_of(shopper.request("GET", "/en/orders/create/"))
     # The CSRF token and what the page showed, as the browser posts them back.
-    placed = shopper.request("POST", "/orders/create/", form={**hidden_fields(checkout), **CUSTOMER})
+    placed = shopper.request("POST", "/en/orders/create/", form={**hidden_fields(checkout), **CUSTOMER})
     assert placed["statusCode"] == 302, placed.get("body", "")[:2000]
     order = Order.objects.get()
-    assert placed["headers"]["Location"] == f"/dev/payment/process/?order={order.id}"
+    assert placed["headers"]["Location"] == f"/dev/en/payment/process/?order={order.id}"
     assert f"<strong class=\"order-number\">{order.id}</strong>" in body_of(
-        shopper.request("GET", f"/orders/created/{order.id}/")
+        shopper.request("GET", f"/en/orders/created/{order.id}/")
     )
     assert order.confirmation_status == ConfirmationStatus.QUEUED
 
@@ -316,11 +318,57 @@ def test_the_package_serves_the_shop_and_its_worker_sends_the_confirmation(conta
     assert [m.raw_data.count(f"Subject: Your order {order.id} at My Shop") for m in sent] == [1]
 
 
+def expected_catalogs(package_dir) -> set[str]:
+    """en and ko only: the shop's (compiled by the package step) and Django's, its contrib apps' too."""
+    languages = ("en", "ko")
+    shop_dirs = ["locale", *sorted({po.parents[2].relative_to(REPO_ROOT).as_posix()
+                                    for po in REPO_ROOT.glob("apps/*/locale/*/LC_MESSAGES/django.po")})]
+    shop = {f"{folder}/{language}/LC_MESSAGES/django.mo" for folder in shop_dirs for language in languages}
+    contrib = package_dir / "django" / "contrib"
+    django_dirs = ["django/conf", *(f"django/contrib/{app.name}" for app in contrib.iterdir()
+                                    if (app / "__init__.py").exists())]
+    site_packages = Path(django_module.__file__).parent.parent
+    django = {
+        mo.relative_to(site_packages).as_posix()
+        for folder in django_dirs for language in languages
+        for mo in (site_packages / folder / "locale" / language / "LC_MESSAGES").glob("*.mo")
+    }
+    return shop | django
+
+
+def test_the_package_carries_exactly_the_en_and_ko_catalogs(zappa_package, package_dir):
+    with zipfile.ZipFile(zappa_package) as archive:
+        names = archive.namelist()
+    catalogs = sorted(name for name in names if "/LC_MESSAGES/" in name and name.endswith(".mo"))
+    print("\n".join(["catalogs in the package:", *catalogs]))
+
+    assert set(catalogs) == expected_catalogs(package_dir)
+    assert "django/conf/locale/ko/LC_MESSAGES/django.mo" in catalogs
+    assert "locale/ko/LC_MESSAGES/django.mo" in catalogs
+    assert len(catalogs) == len(set(catalogs))
+    assert [name for name in names if name.endswith((".po", ".pot"))] == []
+    assert not [name for name in names if name.startswith("polib")]
+
+
+def test_a_korean_page_renders_from_the_package(container, aws):
+    manage(container, "collectstatic --noinput")
+    manage(container, "seed_catalog --products 1")
+    shopper = Browser(container, host=API_HOST, stage="dev")
+
+    first = shopper.request("GET", "/", headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    korean = body_of(shopper.request("GET", "/ko/"))
+    missing = shopper.request("GET", "/ko/no/such/page/")
+
+    assert (first["statusCode"], first["headers"]["Location"]) == (302, "/dev/ko/")
+    assert '<html lang="ko">' in korean and "서버리스로 운영되는 장고 쇼핑몰" in korean
+    assert missing["statusCode"] == 404 and "페이지를 찾을 수 없습니다" in missing["body"]
+
+
 def test_links_have_no_stage_prefix_on_a_custom_domain(container, aws):
     manage(container, "collectstatic --noinput")
     manage(container, "seed_catalog --products 1")
-    home = body_of(Browser(container, host=CUSTOM_DOMAIN).request("GET", "/"))
-    assert re.search(r'href="/\d+/[\w-]+/"', home)
+    home = body_of(Browser(container, host=CUSTOM_DOMAIN).request("GET", "/en/"))
+    assert re.search(r'href="/en/\d+/[\w-]+/"', home)
     assert 'href="/dev/' not in home
 
 

@@ -376,7 +376,7 @@ def test_the_web_start_imports_no_pdf_library():
     script = (
         "import sys; from shop_project.wsgi import application; "
         "from django.urls import get_resolver, resolve; "
-        "get_resolver().url_patterns; resolve('/orders/admin/order/1/pdf/'); resolve('/'); "
+        "get_resolver().url_patterns; resolve('/en/orders/admin/order/1/pdf/'); resolve('/en/'); "
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {IMPORTED_WHERE_USED!r}))"
     )
     result = run_python(["-c", script], AWS_ENVIRONMENT)

@@ -61,7 +61,7 @@ class TestStaffListSaveRacingCheckouts:
                         # The thank-you page settles the cart the order consumed (as the payment
                         # page it redirects to would, which needs Stripe).
                         order_id = response["Location"].rsplit("?order=", 1)[1]
-                        client.get(f"/orders/created/{order_id}/")
+                        client.get(f"/en/orders/created/{order_id}/")
                     with lock:
                         shopper_statuses.append(response.status_code)
                         # Anything else below 500 is the checkout page shown again with a message

@@ -68,7 +68,7 @@ class TestRequestLog:
         [line] = log_lines("shop_project.request")
         assert line["message"] == "request" and line["level"] == "INFO"
         assert (line["method"], line["path"], line["status"]) == ("GET", product.get_absolute_url(), 200)
-        assert line["route"] == "<int:id>/<catalog_slug:slug>/"
+        assert (line["route"], line["language"]) == ("<int:id>/<catalog_slug:slug>/", "en")
         assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
         assert line["order_id"] is None and line["lambda_request_id"] is None
         assert len(line["request_id"]) == 32  # a new one: nobody sent any
@@ -107,8 +107,8 @@ class TestRequestLog:
         assert lines[("GET", "orders/create/")]["order_id"] is None
 
     def test_a_payment_page_line_names_its_order_from_the_query_string(self, client, log_lines):
-        client.get("/payment/canceled/?order=41")
-        client.get("/payment/canceled/?order=x41")
+        client.get("/en/payment/canceled/?order=41")
+        client.get("/en/payment/canceled/?order=x41")
         named = [line["order_id"] for line in log_lines("shop_project.request")]
         assert named == [41, None]
 
@@ -152,7 +152,7 @@ class TestNoPersonalDataInLogs:
     def test_a_whole_purchase_and_its_confirmation_log_no_customer_data(self, client, log_lines, mailoutbox):
         product = ProductFactory(stock=3)
         # A query string may carry anything; the path is logged without it.
-        client.get(f"/?q={CUSTOMER['email']}&name={CUSTOMER['last_name']}")
+        client.get(f"/en/?q={CUSTOMER['email']}&name={CUSTOMER['last_name']}")
         in_cart(client, product)
         thank_you = thank_you_url(place_order(client))
         client.get(thank_you)

@@ -42,6 +42,7 @@ from django.utils.translation import get_language
 
 from apps.shop.models import Product
 from apps.shop.translation import columns
+from shop_project.languages import fill_switcher
 
 # Stands in for the CSRF token in a cached page and is replaced by the visitor's own. Random per
 # process, so no product text can contain it; hex, so escaping leaves it as it is.
@@ -171,6 +172,7 @@ def _shared_page(request, html: str) -> HttpResponse:
     """A page made for every first visitor, with this visitor's CSRF token where it has a form."""
     if CSRF_TOKEN_SLOT in html:
         html = html.replace(CSRF_TOKEN_SLOT, get_token(request))  # also sets the CSRF cookie
+    html = fill_switcher(html, request)
     response = HttpResponse(html)
     patch_vary_headers(response, ["Cookie"])
     return response

@@ -76,7 +76,9 @@ MIDDLEWARE = [
     "shop_project.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # After the session (it may read it), before CommonMiddleware (whose slash redirects need the
+    # language's URLs). Old unprefixed URLs redirect to the prefixed ones (shop_project/languages.py).
+    "shop_project.languages.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -92,6 +94,10 @@ MIDDLEWARE = [
 
 # Database sessions, each write one statement (shop_project/sessions.py).
 SESSION_ENGINE = "shop_project.sessions"
+# The language a shopper picked with the header's switcher, for later visits to unprefixed URLs
+# (LocaleMiddleware reads it before Accept-Language). The URL's prefix always wins.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 ROOT_URLCONF = "shop_project.urls"
 WSGI_APPLICATION = "shop_project.wsgi.application"
@@ -108,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.cart.context_processors.cart",
             ],
+            "libraries": {"languages": "shop_project.templatetags.languages"},
         },
     },
 ]

@@ -58,7 +58,13 @@ def _chromium_required(request):
 
 
 @pytest.fixture
-def page(monkeypatch, live_server):
+def browser_locale() -> str | None:
+    """The browser's language (its Accept-Language); a module overrides it: "ko-KR"."""
+    return None
+
+
+@pytest.fixture
+def page(monkeypatch, live_server, browser_locale):
     """A fresh Chromium page, its default timeout short, product images served from MEDIA_ROOT."""
     # Playwright's sync API runs its asyncio loop on this thread, and Django then refuses ORM
     # calls from the test ("You cannot call this from an async context").
@@ -68,7 +74,8 @@ def page(monkeypatch, live_server):
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         try:
-            context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+            locale = {"locale": browser_locale} if browser_locale else {}
+            context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, **locale)
             context.set_default_timeout(STEP_TIMEOUT_MS)
             # The test settings do not serve media (SERVE_MEDIA is off outside development);
             # the browser gets the seeded images from the folder instead of broken images.

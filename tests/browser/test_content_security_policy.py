@@ -68,7 +68,7 @@ def test_a_shopper_and_a_clerk_meet_no_refused_resource(
     # Stripe.js (localstripe's) loaded and drew the card element.
     expect(page.locator("#card-element input")).to_have_count(5)
     visit("payment")
-    page.goto(f"{live_server.url}/orders/created/{page.url.rsplit('=', 1)[1]}/")
+    page.goto(f"{live_server.url}/en/orders/created/{page.url.rsplit('=', 1)[1]}/")
     expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
     visit("thank-you")
 

@@ -89,7 +89,7 @@ class TestShopperJourney:
 
         order = Order.objects.get()
         assert order_number == str(order.id)
-        assert page.url == f"{live_server.url}/payment/process/?order={order.id}"
+        assert page.url == f"{live_server.url}/en/payment/process/?order={order.id}"
         assert {field: getattr(order, field) for field in CUSTOMER} == CUSTOMER
         item = order.items.get()
         assert (item.product_id, item.quantity, item.price) == (product.id, 3, product.price)

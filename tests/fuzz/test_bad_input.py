@@ -209,7 +209,7 @@ def product_segments(catalog: Catalog):
 
 def add(client: Client, segment: str, quantity, override):
     data = form_data(quantity=quantity, override=override)
-    return client.post(f"/cart/add/{quote(segment, safe='')}/", data)
+    return client.post(f"/en/cart/add/{quote(segment, safe='')}/", data)
 
 
 # 1. Cart adds, updates and removes through the views ------------------------------------------
@@ -241,14 +241,14 @@ def test_cart_changes_with_bad_input_answer_without_error_and_lose_no_line(catal
             else:
                 assert response.status_code == 404
         else:
-            response = client.post(f"/cart/remove/{quote(segment, safe='')}/")
+            response = client.post(f"/en/cart/remove/{quote(segment, safe='')}/")
             ok(response)
             if target is None:
                 assert response.status_code == 404
             else:
                 expected.pop(target, None)
         assert session_cart(client) == expected
-        ok(client.get("/cart/"))
+        ok(client.get("/en/cart/"))
         assert session_cart(client) == expected
         assert_no_negative_stock_or_quantity()
 
@@ -277,11 +277,12 @@ def test_coupon_codes_with_bad_input_apply_only_a_usable_coupon_never_a_500(cata
         assert add(client, str(catalog.in_stock.id), "2", None).status_code == 302
         if raw:
             body = data.draw(raw_code_bodies, label="body")
-            response = client.post("/coupons/apply/", body, content_type="application/x-www-form-urlencoded")
+            response = client.post("/en/coupons/apply/", body,
+                                   content_type="application/x-www-form-urlencoded")
             applies = None  # whatever Django makes of the bytes: checked through the session below
         else:
             code = data.draw(coupon_codes, label="code")
-            response = client.post("/coupons/apply/", {"code": code})
+            response = client.post("/en/coupons/apply/", {"code": code})
             applies = normalize_code(code) == "SAVE10" and "\x00" not in code
         ok(response)
         held = client.session.get(COUPON_SESSION_KEY)
@@ -289,8 +290,8 @@ def test_coupon_codes_with_bad_input_apply_only_a_usable_coupon_never_a_500(cata
         if applies is not None:
             assert (held == usable.id) == applies
         assert session_cart(client) == {catalog.in_stock.id: 2}
-        ok(client.get("/cart/"))
-        ok(client.post("/coupons/remove/"))
+        ok(client.get("/en/cart/"))
+        ok(client.post("/en/coupons/remove/"))
         assert COUPON_SESSION_KEY not in client.session
 
 
@@ -308,7 +309,7 @@ def test_checkout_with_bad_input_places_an_order_with_its_items_or_none(catalog,
         orders_before = Order.objects.count()
         data = {**checkout_form(client), **data}
 
-        response = client.post("/orders/create/", data)
+        response = client.post("/en/orders/create/", data)
 
         ok(response)
         valid = OrderCreateForm(data).is_valid()
@@ -320,7 +321,7 @@ def test_checkout_with_bad_input_places_an_order_with_its_items_or_none(catalog,
             items = [(i.product_id, i.quantity) for i in order.items.all()]
             assert items == [(catalog.in_stock.id, quantity)]
             assert Product.objects.get(id=catalog.in_stock.id).stock == stock_before - quantity
-            thank_you = client.get(f"/orders/created/{order_id}/")
+            thank_you = client.get(f"/en/orders/created/{order_id}/")
             assert thank_you.status_code == 200
             assert session_cart(client) == {}
         else:
@@ -382,24 +383,24 @@ def test_hand_edited_session_values_are_dropped_never_a_500(catalog, order, data
         client = Client()
         write_session(client, values)
 
-        ok(client.get("/cart/"))
+        ok(client.get("/en/cart/"))
         survivor = surviving_line(cart_value, catalog.in_stock.id)
         if survivor is not None:
             assert session_cart(client).get(catalog.in_stock.id) == survivor
         for held in session_cart(client).values():
             assert 1 <= held <= MAX_PER_PRODUCT
-        ok(client.get("/"))
-        checkout_page = client.get("/orders/create/")
+        ok(client.get("/en/"))
+        checkout_page = client.get("/en/orders/create/")
         ok(checkout_page)
         if isinstance(placed_value, list):
             ids = {i for i in placed_value if isinstance(i, int) and not isinstance(i, bool) and i >= 0}
             for order_id in ids:
-                ok(client.get(f"/orders/created/{order_id}/"))
+                ok(client.get(f"/en/orders/created/{order_id}/"))
         stock_before = dict(Product.objects.values_list("id", "stock"))
         shown = hidden_fields(checkout_page) if checkout_page.status_code == 200 else {}
-        response = client.post("/orders/create/", {**shown, **CUSTOMER})
+        response = client.post("/en/orders/create/", {**shown, **CUSTOMER})
         ok(response)
-        if response.status_code == 302 and "/payment/process/" in response.url:
+        if response.status_code == 302 and "/en/payment/process/" in response.url:
             placed = Order.objects.exclude(id=order.id).get()
             for item in placed.items.all():
                 assert 1 <= item.quantity <= MAX_PER_PRODUCT
@@ -660,12 +661,12 @@ class CartMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def remove(self, data):
         product_id = data.draw(self._ids(), label="product")
-        ok(self.client.post(f"/cart/remove/{product_id}/"))
+        ok(self.client.post(f"/en/cart/remove/{product_id}/"))
         self.cart.pop(product_id, None)
 
     @rule()
     def view_cart(self):
-        ok(self.client.get("/cart/"))
+        ok(self.client.get("/en/cart/"))
         # Lines of products no longer sold leave the cart when it is shown.
         self.cart = {k: v for k, v in self.cart.items() if self._available(k)}
 
@@ -684,7 +685,7 @@ class CartMachine(RuleBasedStateMachine):
     @rule(valid=st.booleans())
     def checkout(self, valid):
         customer = CUSTOMER if valid else {**CUSTOMER, "email": "not an e-mail\x00"}
-        page = self.client.get("/orders/create/")
+        page = self.client.get("/en/orders/create/")
         ok(page)
         # The page lists the cart: lines of products no longer sold leave it.
         self.cart = {k: v for k, v in self.cart.items() if self._available(k)}
@@ -692,7 +693,7 @@ class CartMachine(RuleBasedStateMachine):
         stock = dict(Product.objects.values_list("id", "stock"))
         orders_before = set(Order.objects.values_list("id", flat=True))
         sellable = all(stock.get(k, 0) >= v for k, v in self.cart.items())
-        response = self.client.post("/orders/create/", {**shown, **customer})
+        response = self.client.post("/en/orders/create/", {**shown, **customer})
         ok(response)
         new_orders = Order.objects.exclude(id__in=orders_before)
         if not self.cart:
@@ -704,7 +705,7 @@ class CartMachine(RuleBasedStateMachine):
             for product_id, quantity in self.cart.items():
                 assert Product.objects.get(id=product_id).stock == stock[product_id] - quantity
             # The thank-you page (the payment page it leads to needs Stripe): it settles the cart.
-            assert self.client.get(f"/orders/created/{order.id}/").status_code == 200
+            assert self.client.get(f"/en/orders/created/{order.id}/").status_code == 200
             self.cart = {}
         else:
             assert response.status_code == 200 and not new_orders.exists()

@@ -134,7 +134,7 @@ def staff() -> Client:
 
 def shop_pages(client: Client, product) -> dict[str, object]:
     pages = {
-        "list": client.get("/"),
+        "list": client.get("/en/"),
         "category": client.get(product.category.get_absolute_url()),
         "detail": client.get(product.get_absolute_url()),
         "detail without an image": client.get(ProductFactory(category=product.category).get_absolute_url()),
@@ -144,11 +144,11 @@ def shop_pages(client: Client, product) -> dict[str, object]:
 
 def test_every_shop_page_says_the_policy_and_loads_only_what_it_allows(shopper, product):
     pages = shop_pages(shopper, product)
-    pages["cart"] = shopper.get("/cart/")
-    pages["checkout"] = shopper.get("/orders/create/")
-    placed = shopper.post("/orders/create/", {**hidden_fields(pages["checkout"]), **CUSTOMER})
+    pages["cart"] = shopper.get("/en/cart/")
+    pages["checkout"] = shopper.get("/en/orders/create/")
+    placed = shopper.post("/en/orders/create/", {**hidden_fields(pages["checkout"]), **CUSTOMER})
     assert placed.status_code == 302
-    pages["thank-you"] = shopper.get(f"/orders/created/{placed.url.rsplit('?order=', 1)[1]}/")
+    pages["thank-you"] = shopper.get(f"/en/orders/created/{placed.url.rsplit('?order=', 1)[1]}/")
     pages["admin login"] = Client().get("/admin/login/")
 
     assert {name: parse_policy(page["Content-Security-Policy"]) for name, page in pages.items()} == {

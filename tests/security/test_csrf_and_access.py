@@ -86,7 +86,7 @@ class TestCsrf:
     def test_cart_add_without_token_is_refused(self, product):
         client = csrf_client()
 
-        response = client.post(f"/cart/add/{product.id}/", {"quantity": "1"})
+        response = client.post(f"/en/cart/add/{product.id}/", {"quantity": "1"})
 
         assert response.status_code == 403
         assert settings.CART_SESSION_ID not in client.session
@@ -95,7 +95,7 @@ class TestCsrf:
         client = csrf_client()
         token = csrf_token(client, product.get_absolute_url())
 
-        response = client.post(f"/cart/add/{product.id}/", {"quantity": "1", "csrfmiddlewaretoken": token})
+        response = client.post(f"/en/cart/add/{product.id}/", {"quantity": "1", "csrfmiddlewaretoken": token})
 
         assert response.status_code == 302
         assert client.session[settings.CART_SESSION_ID]["items"] == {str(product.id): 1}
@@ -104,7 +104,7 @@ class TestCsrf:
         client = csrf_client()
         with_cart(client, product, 3)
 
-        response = client.post(f"/cart/remove/{product.id}/")
+        response = client.post(f"/en/cart/remove/{product.id}/")
 
         assert response.status_code == 403
         assert client.session[settings.CART_SESSION_ID]["items"] == {str(product.id): 3}
@@ -113,7 +113,7 @@ class TestCsrf:
         client = csrf_client()
         with_cart(client, product, 2)
 
-        response = client.post("/orders/create/", CUSTOMER)
+        response = client.post("/en/orders/create/", CUSTOMER)
 
         assert response.status_code == 403
         assert not Order.objects.exists()
@@ -122,14 +122,14 @@ class TestCsrf:
     def test_checkout_with_token_places_the_order(self, product):
         client = csrf_client()
         with_cart(client, product, 2)
-        page = client.get("/orders/create/")
+        page = client.get("/en/orders/create/")
         assert page.status_code == 200
         fields = hidden_fields(page)  # the CSRF token and what the page showed
         assert fields["csrfmiddlewaretoken"]
 
-        response = client.post("/orders/create/", {**CUSTOMER, **fields})
+        response = client.post("/en/orders/create/", {**CUSTOMER, **fields})
 
-        assert response.status_code == 302 and "/payment/process/" in response.url
+        assert response.status_code == 302 and "/en/payment/process/" in response.url
         assert Order.objects.count() == 1
 
     def test_admin_login_without_token_is_refused(self):
@@ -224,14 +224,14 @@ class TestThankYouPage:
         with_cart(shopper, product, 1)
         response = place_order(shopper)
         assert response.status_code == 302
-        thank_you = f"/orders/created/{response.url.rsplit('?order=', 1)[1]}/"
+        thank_you = f"/en/orders/created/{response.url.rsplit('?order=', 1)[1]}/"
 
         assert shopper.get(thank_you).status_code == 200
         assert Client().get(thank_you).status_code == 404
 
         someone_else = Client()
         with_cart(someone_else, product, 1)
-        assert someone_else.get("/cart/").status_code == 200
+        assert someone_else.get("/en/cart/").status_code == 200
         assert someone_else.get(thank_you).status_code == 404
 
         logged_in = Client()
@@ -239,4 +239,4 @@ class TestThankYouPage:
         assert logged_in.get(thank_you).status_code == 404
 
     def test_an_order_made_elsewhere_is_a_404(self, order):
-        assert Client().get(f"/orders/created/{order.id}/").status_code == 404
+        assert Client().get(f"/en/orders/created/{order.id}/").status_code == 404

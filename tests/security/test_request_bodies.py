@@ -89,8 +89,9 @@ def post(url: str, content_type: str, body: bytes):
 
 def test_every_url_the_shop_has_is_tried():
     urls = every_url()
-    for expected in ["/", "/some-slug/", "/1/some-slug/", "/cart/", "/cart/add/1/", "/cart/remove/1/",
-                     "/orders/create/", "/orders/created/1/", "/healthz/", "/admin/login/"]:
+    for expected in ["/en/", "/en/some-slug/", "/en/1/some-slug/", "/en/cart/", "/en/cart/add/1/",
+                     "/en/cart/remove/1/", "/en/orders/create/", "/en/orders/created/1/", "/healthz/",
+                     "/admin/login/", "/payment/webhook/"]:
         assert expected in urls
     assert not [url for url in urls if "<" in url or "(" in url], urls
 
@@ -123,11 +124,11 @@ def test_a_body_that_cannot_be_read_is_a_400_with_a_warning_on_every_url(kind, c
 def test_the_warning_names_the_method_path_and_reason(caplog):
     content_type, body = BAD_BODIES["urlencoded latin-1"]
     with caplog.at_level(logging.INFO):
-        post("/cart/add/1/", content_type, body)
+        post("/en/cart/add/1/", content_type, body)
 
     [record] = [r for r in caplog.records if "request body" in r.getMessage()]
     assert record.levelno == logging.WARNING
-    assert "POST /cart/add/1/" in record.getMessage()
+    assert "POST /en/cart/add/1/" in record.getMessage()
     assert "UTF-8" in record.getMessage()
     assert record.exc_info is None
 
@@ -136,8 +137,8 @@ def test_the_warning_names_the_method_path_and_reason(caplog):
 def test_a_readable_body_reaches_the_view(kind):
     content_type, body = READABLE_BODIES[kind]
 
-    response = post("/orders/create/", content_type, body)
+    response = post("/en/orders/create/", content_type, body)
 
     # The view ran: an empty cart sends the shopper to the cart page.
     assert response.status_code == 302
-    assert response.url == "/cart/"
+    assert response.url == "/en/cart/"

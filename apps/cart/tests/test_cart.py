@@ -71,7 +71,7 @@ class TestCartAdd:
         assert client.post(reverse("cart:cart_add", args=[999999]), {"quantity": 1}).status_code == 404
 
     def test_huge_product_id_is_404_not_a_database_error(self, client):
-        response = client.post(f"/cart/add/{'9' * 30}/", {"quantity": 1})
+        response = client.post(f"/en/cart/add/{'9' * 30}/", {"quantity": 1})
         assert response.status_code == 404
 
     def test_unavailable_product_cannot_be_added(self, client):

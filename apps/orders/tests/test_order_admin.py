@@ -128,7 +128,7 @@ class TestAdminOrderDetail:
         assert admin_client.get(self.url(order.id)).status_code == 200
 
     def test_the_old_address_is_a_permanent_redirect_to_it(self, admin_client, order):
-        response = admin_client.get(f"/orders/admin/order/{order.id}/")
+        response = admin_client.get(f"/en/orders/admin/order/{order.id}/")
 
         assert response.status_code == 301
         assert response["Location"] == self.url(order.id)

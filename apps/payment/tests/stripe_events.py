@@ -18,7 +18,7 @@ from apps.payment.services import expected_amount
 from apps.payment.stripe_api import stripe_client
 
 RECORDED = Path(settings.BASE_DIR) / "test_data" / "stripe"
-WEBHOOK_URL = reverse("payment:webhook")
+WEBHOOK_URL = reverse("payment_webhook")
 
 
 def recorded(name: str) -> dict:

@@ -28,7 +28,7 @@ def clerk(client, django_user_model):
 @pytest.mark.django_db
 class TestInvoiceDownload:
     def test_is_at_the_books_address(self, paid_order):
-        assert pdf_url(paid_order.id) == f"/orders/admin/order/{paid_order.id}/pdf/"
+        assert pdf_url(paid_order.id) == f"/en/orders/admin/order/{paid_order.id}/pdf/"
 
     def test_staff_get_the_invoice_pdf(self, admin_client, paid_order):
         response = admin_client.get(pdf_url(paid_order.id))

@@ -32,4 +32,4 @@ def checkout(client: Client, quantities: Mapping[Product, int]):
 
 
 def placed_an_order(response) -> bool:
-    return response.status_code == 302 and "/payment/process/?order=" in response["Location"]
+    return response.status_code == 302 and "/en/payment/process/?order=" in response["Location"]

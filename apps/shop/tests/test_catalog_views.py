@@ -49,7 +49,7 @@ class TestProductList:
 
     def test_unknown_category_is_404(self, client):
         CategoryFactory(slug="lamps")
-        assert client.get("/no-such-category/").status_code == 404
+        assert client.get("/en/no-such-category/").status_code == 404
 
     def test_product_without_image_shows_the_placeholder(self, client):
         ProductFactory()

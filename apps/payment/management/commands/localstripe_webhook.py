@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 WEBHOOK_NAME = "shop"
-WEBHOOK_PATH = "/payment/webhook/"  # the public contract (DESIGN.md)
 
 
 def _answers(url: str) -> bool:
@@ -50,7 +50,8 @@ class Command(BaseCommand):
                 if time.monotonic() > deadline:
                     raise CommandError(f"nothing answered at {url} within {wait:g} s")
                 time.sleep(0.3)
-        endpoint = shop.rstrip("/") + WEBHOOK_PATH
+        # /payment/webhook/ (the public contract, DESIGN.md), outside the language prefixes.
+        endpoint = shop.rstrip("/") + reverse("payment_webhook")
         body = urlencode({"url": endpoint, "secret": settings.STRIPE_WEBHOOK_SECRET}).encode()
         request = urllib.request.Request(f"{base}/_config/webhooks/{WEBHOOK_NAME}", data=body, method="POST")
         with urllib.request.urlopen(request, timeout=5):
