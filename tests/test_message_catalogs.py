@@ -34,6 +34,23 @@ def test_every_entry_is_translated_and_none_is_fuzzy(po):
     assert "Content-Type: text/plain; charset=UTF-8" in str(catalog.metadata_as_entry())
 
 
+@pytest.mark.parametrize("language", LANGUAGE_CODES)
+def test_a_string_in_two_catalogs_is_translated_the_same_in_both(language):
+    """Django merges the catalogs into one per language, and of two translations of one string
+    (same context) one silently wins: the cart's "Price" (a line's total, 금액) once replaced
+    the invoice's (a unit price, 가격). A word that means two things gets a context instead."""
+    translations: dict[tuple, dict[str, str]] = {}
+    for po in CATALOGS:
+        if po.parent.parent.name != language:
+            continue
+        for entry in polib.pofile(str(po)).translated_entries():
+            text = entry.msgstr or repr(sorted(entry.msgstr_plural.items()))
+            translations.setdefault((entry.msgctxt, entry.msgid), {})[catalog_id(po)] = text
+
+    clashes = {key: found for key, found in translations.items() if len(set(found.values())) > 1}
+    assert not clashes, f"one string, different translations (add a context): {clashes}"
+
+
 @pytest.mark.parametrize("po", CATALOGS, ids=catalog_id)
 def test_the_catalog_compiles_to_what_gettext_reads(po, tmp_path):
     import gettext

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.utils.translation import gettext
 
 from apps.cart.cart import Cart, CartLine
+from shop_project.marks import product_text, sentence
 
 
 def cart_lines_for_page(request, cart: Cart) -> list[CartLine]:
@@ -15,8 +16,8 @@ def cart_lines_for_page(request, cart: Cart) -> list[CartLine]:
         if line.name is None:
             notice = gettext("A product in your cart is no longer sold and was removed.")
         else:
-            notice = gettext("%(name)s is no longer available and was removed from your cart.") % {
-                "name": line.name}
+            notice = sentence(gettext("%(name)s is no longer available and was removed from your cart."),
+                              name=product_text(line.name))
         messages.warning(request, notice)
     if unavailable or cart.damaged:
         cart.drop(line.product_id for line in unavailable)

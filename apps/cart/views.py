@@ -13,6 +13,7 @@ from apps.coupons.page import cart_page_coupon
 from apps.recommendations.selectors import bought_with_cart
 from apps.shop.catalog_cache import catalog_products
 from apps.shop.models import Product
+from shop_project.marks import product_text, sentence
 
 
 @require_POST
@@ -29,15 +30,15 @@ def cart_add(request, product_id):
     if not override and held == settings.CART_MAX_QUANTITY_PER_PRODUCT:
         text = ngettext("Your cart holds %(count)d of %(name)s, the most one order can take.",
                         "Your cart holds %(count)d of %(name)s, the most one order can take.", held)
-        messages.info(request, text % {"count": held, "name": product.name})
+        messages.info(request, sentence(text, count=held, name=product_text(product.name)))
     elif override:
         text = ngettext("Your cart now holds %(count)d of %(name)s.",
                         "Your cart now holds %(count)d of %(name)s.", held)
-        messages.success(request, text % {"count": held, "name": product.name})
+        messages.success(request, sentence(text, count=held, name=product_text(product.name)))
     else:
         text = ngettext("Added %(count)d of %(name)s to your cart.",
                         "Added %(count)d of %(name)s to your cart.", wanted)
-        messages.success(request, text % {"count": wanted, "name": product.name})
+        messages.success(request, sentence(text, count=wanted, name=product_text(product.name)))
     return redirect("cart:cart_detail")
 
 

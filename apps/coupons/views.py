@@ -9,6 +9,7 @@ from apps.coupons import services
 from apps.coupons.exceptions import CouponError
 from apps.coupons.forms import CouponApplyForm
 from apps.coupons.session import session_coupon_apply, session_coupon_drop, session_coupon_id
+from shop_project.marks import kept_as_is, sentence
 
 
 @require_POST
@@ -23,8 +24,8 @@ def coupon_apply(request):
         messages.error(request, str(error))
         return redirect("cart:cart_detail")
     session_coupon_apply(request.session, coupon.id)
-    messages.success(request, gettext("Coupon %(code)s applied: %(discount)s%% off your order.") % {
-        "code": coupon.code, "discount": coupon.discount})
+    messages.success(request, sentence(gettext("Coupon %(code)s applied: %(discount)s%% off your order."),
+                                       code=kept_as_is(coupon.code), discount=coupon.discount))
     return redirect("cart:cart_detail")
 
 

@@ -114,7 +114,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.cart.context_processors.cart",
             ],
-            "libraries": {"languages": "shop_project.templatetags.languages"},
+            "libraries": {"languages": "shop_project.templatetags.languages",
+                          "marks": "shop_project.templatetags.marks"},
         },
     },
 ]

@@ -10,6 +10,7 @@ import lxml.html
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 # Words a Korean page may still write in Latin letters: the time zone and currency codes.
 LATIN_ALLOWED = frozenset({"UTC", "USD", "KRW", "EUR", "JPY"})
@@ -23,15 +24,27 @@ def catalogs_compiled() -> None:
         mo = po.with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
             pytest.fail(f"{mo} is missing or older than its .po: run "
-                        "`.venv/bin/python manage.py compilemessages`", pytrace=False)
+                        "`.venv/bin/python manage.py compile_catalogs`", pytrace=False)
 
 
-def korean_client(client: Client | None = None) -> Client:
-    """`client` (a new one by default) asking for Korean, as a browser set to Korean does."""
+class KoreanClient(Client):
+    """A browser set to Korean, on the shop's Korean URLs: a shop URL the test reversed in
+    English (/en/...) is asked for under /ko/, as the Korean pages' own links are."""
+
+    def request(self, **request):
+        path = request.get("PATH_INFO", "")
+        if path.startswith("/en/"):
+            request["PATH_INFO"] = "/ko/" + path.removeprefix("/en/")
+        # LocaleMiddleware leaves Korean active in this thread: the test's own reverse() and
+        # English clients after this request keep the language they had.
+        with translation.override(translation.get_language()):
+            return super().request(**request)
+
+
+def korean_client() -> Client:
+    """A new client asking for Korean pages, as a browser set to Korean does."""
     catalogs_compiled()
-    client = client or Client()
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "ko"
-    return client
+    return KoreanClient(HTTP_ACCEPT_LANGUAGE="ko")
 
 
 def shop_words(response) -> str:

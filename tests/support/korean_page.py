@@ -22,9 +22,10 @@ from lxml import html as lxml_html
 
 PRODUCT_DATA_ATTRIBUTE = "data-product-text"
 # What stays as it is on a Korean page: the brand (a name: not translated), the payment
-# provider, a file format, and the currency codes the shop may show.
+# provider, a file format, the currency codes the shop may show, and the time zone its times
+# are given in (settings.TIME_ZONE).
 ALLOWED_PHRASES = ("My Shop",)
-ALLOWED = frozenset({"Stripe", "PDF", "USD", "KRW", "EUR", "GBP", "JPY"})
+ALLOWED = frozenset({"Stripe", "PDF", "USD", "KRW", "EUR", "GBP", "JPY", "UTC"})
 VISIBLE_ATTRIBUTES = ("title", "placeholder", "alt", "aria-label")
 BUTTON_INPUT_TYPES = {"submit", "button", "reset"}
 NOT_SHOWN = {"script", "style", "template", "noscript"}

@@ -10,6 +10,7 @@ from apps.cart.cart import Cart, UnavailableLine
 from apps.orders.tests.checkout import place_order
 from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
+from tests.support.messages import page_messages
 
 MAX = settings.CART_MAX_QUANTITY_PER_PRODUCT
 
@@ -22,10 +23,6 @@ def add(client, product, quantity, override=False):
 
 def cart_items(client) -> dict:
     return client.session.get(settings.CART_SESSION_ID, {}).get("items", {})
-
-
-def page_messages(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 @pytest.mark.django_db

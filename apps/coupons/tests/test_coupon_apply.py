@@ -11,16 +11,13 @@ from apps.coupons.models import Coupon
 from apps.coupons.session import COUPON_SESSION_KEY
 from apps.coupons.tests.factories import CouponFactory
 from apps.shop.tests.factories import ProductFactory
+from tests.support.messages import page_messages
 
 pytestmark = pytest.mark.django_db
 
 APPLY = reverse("coupons:apply")
 REMOVE = reverse("coupons:remove")
 CART = reverse("cart:cart_detail")
-
-
-def page_messages(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 @pytest.fixture

@@ -24,12 +24,9 @@ from apps.orders.tests.factories import CUSTOMER
 from apps.payment.signals import order_cancelled
 from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
+from tests.support.messages import page_messages
 
 pytestmark = pytest.mark.django_db
-
-
-def page_messages(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 @pytest.fixture

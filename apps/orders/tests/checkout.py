@@ -1,9 +1,11 @@
 """Submitting checkout as a browser does: the page's hidden fields, then the POST."""
 
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 from django.test import Client
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
+from django.utils import translation
 
 from apps.orders.tests.factories import CUSTOMER
 
@@ -42,9 +44,14 @@ def place_order(client: Client, customer: dict | None = None, **post_kwargs):
 
 def placed_order_id(response) -> int | None:
     """The id of the order a checkout POST placed (it redirects to the order's payment page), or None."""
-    location = response.get("Location", "") if response.status_code == 302 else ""
-    _, marker, order_id = location.partition(f"{reverse('payment:process')}?order=")
-    return int(order_id) if marker and order_id.isdigit() else None
+    location = urlsplit(response.get("Location", "") if response.status_code == 302 else "")
+    try:  # under the prefix of the language the shopper checked out in
+        with translation.override(translation.get_language_from_path(location.path)):
+            view = resolve(location.path).view_name
+    except Resolver404:
+        return None
+    order_id = parse_qs(location.query).get("order", [""])[0]
+    return int(order_id) if view == "payment:process" and order_id.isdigit() else None
 
 
 def thank_you_url(response) -> str:

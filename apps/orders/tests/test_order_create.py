@@ -30,6 +30,7 @@ from apps.orders.tests.checkout import checkout_form, hidden_fields, place_order
 from apps.orders.tests.factories import CUSTOMER
 from apps.shop.models import Product
 from apps.shop.tests.factories import ProductFactory
+from tests.support.messages import page_messages
 
 CREATE_URL = reverse("orders:order_create")
 CART_URL = reverse("cart:cart_detail")
@@ -45,10 +46,6 @@ def add_to_cart(client, product, quantity=1):
     )
     assert response.redirect_chain == [(CART_URL, 302)]
 
-
-def shown_messages(response) -> list[str]:
-    """The messages the rendered page showed (use on a response fetched with follow=True)."""
-    return [str(message) for message in response.context["messages"]]
 
 
 def cart_items(client) -> dict:
@@ -273,7 +270,7 @@ class TestOrderCreateUnavailableProduct:
 
         assert response.status_code == 200
         assert [line.product.name for line in response.context["cart"]] == ["Mug"]
-        assert shown_messages(response) == [
+        assert page_messages(response) == [
             "Desk lamp is no longer available and was removed from your cart."
         ]
 
@@ -303,7 +300,7 @@ class TestOrderCreateDoubleSubmit:
         again = filled_cart.post(CREATE_URL, fields, follow=True)
 
         assert again.redirect_chain == [(CART_URL, 302)]
-        assert shown_messages(again) == ["Your cart is empty."]
+        assert page_messages(again) == ["Your cart is empty."]
         assert Order.objects.count() == 1
 
 
@@ -403,13 +400,13 @@ class TestOrderCreateEmptyCart:
         response = client.get(CREATE_URL, follow=True)
 
         assert response.redirect_chain == [(CART_URL, 302)]
-        assert shown_messages(response) == ["Your cart is empty."]
+        assert page_messages(response) == ["Your cart is empty."]
 
     def test_post_sends_shopper_to_the_cart_with_a_message_and_places_no_order(self, client):
         response = client.post(CREATE_URL, CUSTOMER, follow=True)
 
         assert response.redirect_chain == [(CART_URL, 302)]
-        assert shown_messages(response) == ["Your cart is empty."]
+        assert page_messages(response) == ["Your cart is empty."]
         assert not Order.objects.exists()
 
     def test_service_refuses_an_empty_cart(self, db):
@@ -764,6 +761,6 @@ class TestCheckoutPageAfterAnOrder:
         page = filled_cart.get(CREATE_URL)
 
         assert [(line.product.name, line.quantity) for line in page.context["cart"]] == [("Desk lamp", 1)]
-        assert shown_messages(page) == [
+        assert page_messages(page) == [
             f"Your order {order.id} already holds part of what your cart held; those units left your cart."
         ]

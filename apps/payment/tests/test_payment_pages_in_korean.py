@@ -13,7 +13,12 @@ from django.utils import translation
 from apps.orders.models import Order, OrderStatus
 from apps.orders.tests.checkout import place_order
 from apps.payment.intents import PaymentIntentState
-from apps.payment.tests.cards import DECLINED_AT_CHARGE, card_into_setup_intent, page_data
+from apps.payment.tests.cards import (
+    DECLINED_AT_CHARGE,
+    card_into_setup_intent,
+    page_data,
+    setup_client_secret,
+)
 from apps.shop.tests.factories import ProductFactory
 from tests.support.korean import assert_korean_page, korean_client
 
@@ -50,7 +55,7 @@ class TestPaymentPagesInKorean:
     def test_a_declined_charge_is_said_in_korean(self, shopper, localstripe):
         page = shopper.get(shopper.payment_url)
         payment_method = card_into_setup_intent(
-            localstripe, page_data(page, "setup-client-secret"), DECLINED_AT_CHARGE
+            localstripe, setup_client_secret(shopper, page), DECLINED_AT_CHARGE
         )
         declined = shopper.post(shopper.payment_url, {"payment_method": payment_method})
 
