@@ -141,7 +141,8 @@ def web_section(web: dict, out: str, seconds: float) -> str:
         "## Web pages under load (`bench/web.py`)\n",
         "gunicorn, PostgreSQL and 10,000 products on loopback, wrk in a process of its own. "
         "\"x floor\" is requests/s over those of `GET /healthz/` (a view that returns \"ok\"), "
-        "served by the same workers. Targets: list >= 0.5x the floor, detail >= 0.6x.\n",
+        "served by the same workers. Targets: list >= 0.5x the floor, detail >= 0.6x, in English and "
+        "in Korean (/ko/).\n",
         out.split("\n\n")[0].strip(), "",
     ]
     for name, target in web["targets"].items():

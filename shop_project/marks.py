@@ -6,6 +6,8 @@ tests/support/korean_page.py and for the browser (HTML's translate="no" keeps pa
 off a code).
 """
 
+from decimal import Decimal
+
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -21,8 +23,8 @@ def kept_as_is(text) -> SafeString:
 
 
 def sentence(translated: str, **values) -> SafeString:
-    """A translated %-format sentence with `values` put in: the sentence and the text values are
-    escaped (marks made above are kept), numbers are formatted as the sentence says."""
-    escaped = {name: conditional_escape(value) if isinstance(value, str) else value
+    """A translated %-format sentence with `values` put in: the sentence and every value but a
+    number are escaped (marks made above are kept), numbers formatted as the sentence says."""
+    escaped = {name: value if isinstance(value, (int, float, Decimal)) else conditional_escape(value)
                for name, value in values.items()}
     return mark_safe(escape(translated) % escaped)

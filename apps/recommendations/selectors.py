@@ -23,6 +23,9 @@ SHOWN = 4
 # Partners read per product: enough that the 4 shown are those of the summed counts for any cart
 # whose lines share partners; the bound on the rows one list reads.
 PARTNERS_READ = 20
+# Cart lines whose partners are read (the first added): a cart of hundreds of lines, which a
+# script can fill, must not make a query of hundreds of subqueries.
+LINES_READ = 20
 
 
 def bought_with_product(*, product_id: int, limit: int = SHOWN) -> list[Product]:
@@ -51,20 +54,24 @@ def _bought_with_query(product_ids: list[int], limit: int) -> tuple[str, list]:
     # Every column but the description(s), which no list shows; the model loads them if read.
     columns = ", ".join(f'p."{field.column}"' for field in Product._meta.concrete_fields
                         if not field.name.startswith("description"))
-    in_cart = ", ".join(["%s"] * len(product_ids))
+    read = product_ids[:LINES_READ]
+    lines_read = ", ".join(["%s"] * len(read))
     line = f"""SELECT * FROM (
             SELECT pair.other_id, pair.count
             FROM "{pair}" pair JOIN "{product}" other ON other.id = pair.other_id
-            WHERE pair.product_id = %s AND other.available AND pair.other_id NOT IN ({in_cart})
+            WHERE pair.product_id = %s AND other.available AND pair.other_id NOT IN ({lines_read})
             ORDER BY pair.count DESC
             LIMIT %s) AS line_{{}}"""
-    lines = " UNION ALL ".join(line.format(i) for i in range(len(product_ids)))
+    lines = " UNION ALL ".join(line.format(i) for i in range(len(read)))
+    # The lines not read are left out once, here: the query grows with the cart, not its square.
+    in_cart = ", ".join(["%s"] * len(product_ids))
     sql = f"""
         SELECT {columns}, SUM(top.count) AS together
         FROM ({lines}) AS top
         JOIN "{product}" p ON p.id = top.other_id
+        WHERE p.id NOT IN ({in_cart})
         GROUP BY p.id
         ORDER BY together DESC, p.name_en, p.id
         LIMIT %s"""
-    params = [value for product_id in product_ids for value in (product_id, *product_ids, PARTNERS_READ)]
-    return sql, [*params, limit]
+    params = [value for product_id in read for value in (product_id, *read, PARTNERS_READ)]
+    return sql, [*params, *product_ids, limit]

@@ -86,8 +86,8 @@ def test_a_shopper_and_a_clerk_meet_no_refused_resource(
     visit("admin product")
     page.goto(f"{live_server.url}/admin/shop/product/add/")
     # prepopulate.js fills the slug from the name: a script that must run under the policy.
-    page.locator("#id_name").press_sequentially("Oak Stool")
-    expect(page.locator("#id_slug")).to_have_value("oak-stool")
+    page.locator("#id_name_en").press_sequentially("Oak Stool")
+    expect(page.locator("#id_slug_en")).to_have_value("oak-stool")
     visit("admin add product")
     page.goto(f"{live_server.url}/admin/orders/order/")
     visit("admin orders")

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from apps.orders.models import Order
 from apps.payment.signals import order_paid
-from apps.recommendations import services
+from apps.recommendations import selectors, services
 from apps.recommendations.models import CountedOrder
 from apps.recommendations.tasks import bought_together_count
 from apps.recommendations.tests.pairs import counts, paid_order
@@ -164,3 +164,21 @@ class TestReadIsBounded:
 
         [pairs_scan] = scans(plan[0]["Plan"])
         assert pairs_scan["Actual Rows"] <= PARTNERS_READ
+
+    def test_a_cart_of_hundreds_of_lines_reads_its_first_lines_partners_in_one_bounded_query(
+        self, django_assert_num_queries
+    ):
+        from apps.recommendations.selectors import LINES_READ, _bought_with_query
+
+        lines = ProductFactory.create_batch(600, stock=10)  # a script can fill a cart like this
+        partner = ProductFactory(name="Partner", stock=10)
+        services.bought_together_count(order_id=paid_order(lines[0], partner).id)
+        services.bought_together_count(order_id=paid_order(lines[0], lines[1]).id)  # in the cart
+
+        with django_assert_num_queries(1):  # SQLite refused 500 subqueries in one SELECT
+            listed = selectors.bought_with_cart(product_ids=[line.id for line in lines])
+
+        assert [p.name for p in listed] == ["Partner"]
+        sql, params = _bought_with_query([line.id for line in lines], 4)
+        assert sql.count("UNION ALL") == LINES_READ - 1
+        assert len(params) < LINES_READ * (LINES_READ + 2) + len(lines) + 2

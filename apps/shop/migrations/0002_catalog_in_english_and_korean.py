@@ -1,8 +1,8 @@
 """The catalog's text in English and Korean.
 
 Today's name, slug and description columns become the English ones by a rename, so every row
-keeps its text and nothing is copied; their indexes are renamed with them, not rebuilt. The
-Korean columns start blank, which shows the English text until staff translate it.
+keeps its text and nothing is copied. The Korean columns start blank, which shows the English
+text until staff translate it.
 """
 
 from django.db import migrations, models
@@ -19,6 +19,12 @@ class Migration(migrations.Migration):
     operations = [
         # The detail page finds a product by its id alone now (a stale slug redirects).
         migrations.RemoveIndex("product", name="shop_produc_id_f21274_idx"),
+        # The indexes on the renamed columns are dropped first and made again after: SQLite
+        # renames a column by rebuilding the table from the migration state, whose indexes would
+        # still name the old field (on PostgreSQL this rebuilds three indexes, once).
+        migrations.RemoveIndex("category", name="shop_catego_name_289c7e_idx"),
+        migrations.RemoveIndex("product", name="shop_produc_availab_d1fc6b_idx"),
+        migrations.RemoveIndex("product", name="shop_produc_categor_d25521_idx"),
         migrations.RenameField("category", "name", "name_en"),
         migrations.RenameField("category", "slug", "slug_en"),
         migrations.RenameField("product", "name", "name_en"),
@@ -29,29 +35,11 @@ class Migration(migrations.Migration):
             options={"ordering": ["name_en"], "verbose_name_plural": "categories"},
         ),
         migrations.AlterModelOptions(name="product", options={"ordering": ["name_en", "id"]}),
-        # The renamed columns' indexes are the same indexes: renamed in the database, and told
-        # to the migration state (whose index entries a RenameField leaves naming the old field).
-        migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RenameIndex("category", new_name="shop_catego_name_en_307f2e_idx",
-                                       old_name="shop_catego_name_289c7e_idx"),
-                migrations.RenameIndex("product", new_name="shop_produc_availab_805dfb_idx",
-                                       old_name="shop_produc_availab_d1fc6b_idx"),
-                migrations.RenameIndex("product", new_name="shop_produc_categor_d775df_idx",
-                                       old_name="shop_produc_categor_d25521_idx"),
-            ],
-            state_operations=[
-                migrations.RemoveIndex("category", name="shop_catego_name_289c7e_idx"),
-                migrations.RemoveIndex("product", name="shop_produc_availab_d1fc6b_idx"),
-                migrations.RemoveIndex("product", name="shop_produc_categor_d25521_idx"),
-                migrations.AddIndex("category", models.Index(fields=["name_en"],
-                                                             name="shop_catego_name_en_307f2e_idx")),
-                migrations.AddIndex("product", models.Index(fields=["available", "name_en", "id"],
-                                                            name="shop_produc_availab_805dfb_idx")),
-                migrations.AddIndex("product", models.Index(fields=["category", "available", "name_en", "id"],
-                                                            name="shop_produc_categor_d775df_idx")),
-            ],
-        ),
+        migrations.AddIndex("category", models.Index(fields=["name_en"], name="shop_catego_name_en_307f2e_idx")),
+        migrations.AddIndex("product", models.Index(fields=["available", "name_en", "id"],
+                                                    name="shop_produc_availab_805dfb_idx")),
+        migrations.AddIndex("product", models.Index(fields=["category", "available", "name_en", "id"],
+                                                    name="shop_produc_categor_d775df_idx")),
         migrations.AlterField(
             model_name="category",
             name="name_en",
