@@ -44,8 +44,9 @@ def page_in_language(url: str, language: str) -> str:
     if translated != url:
         return translated
     # No URL name matches (a page that does not exist): the same path under the other prefix.
+    # The prefix as the path has it (/en-us/ reads as en): its whole first segment goes.
     parts = urlsplit(url)
-    path = f"/{language}/" + parts.path[len(current) + 2:]
+    path = f"/{language}/" + parts.path.lstrip("/").partition("/")[2]
     return urlunsplit(("", "", path, parts.query, ""))
 
 

@@ -576,7 +576,7 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         # A checkout as a browser makes it: token from each form, the session and CSRF cookies.
         product_path = re.search(r'<a class="product-name" href="(/en/\d+/[^"]+/)"', page).group(1)
         _, _, product_page = browser.get(product_path)
-        add_path = re.search(r'action="(/cart/add/\d+/)"', product_page.decode()).group(1)
+        add_path = re.search(r'action="(/en/cart/add/\d+/)"', product_page.decode()).group(1)
         status, _, body = browser.post(add_path, {"quantity": "1", "override": "False"},
                                        csrf_from=product_page.decode())
         assert status == 302, body.decode()[:2000]

@@ -150,6 +150,8 @@ class TestSwitcher:
 
     @pytest.mark.parametrize(("next_url", "lands_on"), [
         ("/en/no/such/page/", "/ko/no/such/page/"),  # no such page: the same path, other prefix
+        ("/en-us/cart/", "/ko/cart/"),  # a regional prefix is the whole first segment
+        ("/ko-kr/", "/ko/"),
         ("/", "/ko/"),
         ("https://elsewhere.example/en/", "/ko/"),  # never off the site
         ("//elsewhere.example/", "/ko/"),

@@ -225,6 +225,13 @@ class Cart:
         if not self._quantities:
             return []
         products = self._read_products(list(self._quantities))
+        doubtful = [product_id for product_id in self._quantities
+                    if product_id not in products or not products[product_id].available]
+        if doubtful and self._read_products is not _products_from_database:
+            # A cached copy may be older than a product made available again in another process:
+            # what the page drops from the cart is decided by the database.
+            fresh = _products_from_database(doubtful)
+            products = {**{k: v for k, v in products.items() if k not in doubtful}, **fresh}
         lines = []
         for product_id, quantity in self._quantities.items():
             product = products.get(product_id)

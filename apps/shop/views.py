@@ -2,13 +2,14 @@
 
 Both are served through the catalog cache (catalog_cache.py): each view names its page and
 says how to build it from the database. A page asked for by a slug that is not its slug in the
-active language (the other language's, or one staff have since changed) is moved permanently
-to its own URL (`_moved_unless_canonical`, the one place for that rule).
+active language (the other language's, or one staff have since changed) is redirected to its
+own URL (`_moved_unless_canonical`, the one place for that rule): a 302, not a 301, because a
+slug staff change and change back would leave browsers looping on a remembered permanent move.
 """
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponseRedirect
 
 from apps.recommendations.selectors import bought_with_product
 from apps.shop import catalog_cache, selectors
@@ -38,7 +39,7 @@ def product_list(request, category_slug=None):
             lambda: _list_page(category_slug=category_slug, page_number=page_number),
         )
     except _Moved as moved:
-        return HttpResponsePermanentRedirect(moved.url)
+        return HttpResponseRedirect(moved.url)
 
 
 def _list_page(*, category_slug: str | None, page_number: str) -> CatalogPage:
@@ -67,7 +68,7 @@ def product_detail(request, id, slug):
             request, f"product:{id}:{slug}", lambda: _detail_page(product_id=id, slug=slug), product_id=id
         )
     except _Moved as moved:
-        return HttpResponsePermanentRedirect(moved.url)
+        return HttpResponseRedirect(moved.url)
 
 
 def _detail_page(*, product_id: int, slug: str) -> CatalogPage:

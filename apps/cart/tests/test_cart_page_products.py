@@ -99,3 +99,17 @@ class TestCartPageProducts:
         assert product_reads(shopper)[0] == 1 and product_reads(shopper)[0] == 0
         monkeypatch.setattr(catalog_cache, "get_language", lambda: "ko")
         assert product_reads(shopper)[0] == 1 and product_reads(shopper)[0] == 0
+
+    def test_a_product_made_available_again_elsewhere_stays_in_the_cart(self, shopper, lamp):
+        # This process cached the lamp while it was withdrawn; staff put it back in another one.
+        Product.objects.filter(id=lamp.id).update(available=False)
+        catalog_cache.catalog_stock_changed([lamp.id])
+        assert not catalog_cache.catalog_products([lamp.id])[lamp.id].available
+        Product.objects.filter(id=lamp.id).update(available=True)
+
+        reads, page = product_reads(shopper)
+
+        # The cached copy says withdrawn; the database, asked before dropping a line, says not.
+        assert reads == 1
+        assert "Walnut Desk Lamp" in page and "no longer available" not in page
+        assert shopper.session[settings.CART_SESSION_ID]["items"] == {str(lamp.id): 3}

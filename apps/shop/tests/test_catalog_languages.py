@@ -1,7 +1,7 @@
 """The catalog in English and Korean: fallbacks, translated slugs and their redirects, the cache.
 
 A Korean text left blank shows the English one (name, description, slug). A page asked for by
-the other language's slug, or a stale one, moves permanently (301) to its URL in the language
+the other language's slug, or a stale one, is redirected (302) to its URL in the language
 of the request; Korean slugs resolve raw and percent-encoded.
 """
 
@@ -42,7 +42,7 @@ def lamp(lamps):
 
 
 def moved_to(response) -> str:
-    assert response.status_code == 301, response.status_code
+    assert response.status_code == 302, response.status_code
     return response["Location"]
 
 
