@@ -121,17 +121,6 @@ def _fast_tests_start_no_process(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _default_language():
-    """Each test starts in English: LocaleMiddleware leaves the last request's language active in
-    the thread, and reverse() would otherwise build the next test's URLs in it."""
-    from django.utils import translation
-
-    translation.activate("en")
-    yield
-    translation.deactivate()
-
-
-@pytest.fixture(autouse=True)
 def _empty_cache():
     """The catalog pages read through the cache: no test sees the pages another one cached."""
     from django.core.cache import cache
@@ -142,7 +131,8 @@ def _empty_cache():
 @pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language: LocaleMiddleware activates a request's language
-    for the thread and never deactivates it, so a Korean request would leave the next test Korean."""
+    for the thread and never deactivates it, so a Korean request would leave the next test Korean
+    (and its reverse() building Korean URLs)."""
     from django.utils import translation
 
     translation.deactivate()
