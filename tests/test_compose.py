@@ -504,7 +504,7 @@ def due_schedule_file(path: Path, entry: str) -> None:
 @pytest.mark.postgres
 @pytest.mark.rabbitmq
 @pytest.mark.django_db(transaction=True)
-def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
+def test_stack_commands_serve_the_shop_and_send_the_confirmation_and_invoice(tmp_path):
     services = compose_file()["services"]
     image_root = tmp_path / "app"
     build_image_tree(image_root)
@@ -614,18 +614,22 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
         assert status == 200 and "Your order is paid" in completed.decode()
         assert localstripe.process.poll() is None
 
-        # The worker sends the confirmation over SMTP, where the stack has mailpit.
-        worker.wait_until(lambda: inbox.messages, "e-mail at the SMTP sink", EMAIL_ARRIVAL_SECONDS)
-        [message] = inbox.messages
-        assert message["To"] == CUSTOMER["email"]
-        assert message["Subject"] == f"Your order {order.id} at My Shop"
+        # The worker sends the confirmation (published at checkout) and the invoice (published
+        # at payment) over SMTP, where the stack has mailpit; the invoice, with its PDF, often
+        # lands seconds after the confirmation, so the test waits for both.
+        worker.wait_until(lambda: len(inbox.messages) >= 2, "both e-mails at the SMTP sink",
+                          EMAIL_ARRIVAL_SECONDS)
+        assert [message["To"] for message in inbox.messages] == [CUSTOMER["email"]] * 2
+        assert sorted(message["Subject"] for message in inbox.messages) == [
+            f"My Shop - Invoice no. {order.id}", f"Your order {order.id} at My Shop"]
 
         def sent():
             order.refresh_from_db()
-            return order.confirmation_status == ConfirmationStatus.SENT
+            return (order.confirmation_status, order.invoice_status) == (ConfirmationStatus.SENT,) * 2
 
-        # The worker records the send just after the SMTP conversation ends.
-        worker.wait_until(sent, f"order {order.id} {ConfirmationStatus.SENT}", EMAIL_ARRIVAL_SECONDS)
+        # The worker records each send just after its SMTP conversation ends.
+        worker.wait_until(sent, f"order {order.id} confirmation and invoice {ConfirmationStatus.SENT}",
+                          EMAIL_ARRIVAL_SECONDS)
 
         # The beat, on a schedule whose sweep is due, sends it to the worker.
         schedule = tmp_path / "celerybeat-schedule"
@@ -638,4 +642,4 @@ def test_stack_commands_serve_the_shop_and_send_the_confirmation(tmp_path):
                               "sweep run by the worker")
             assert "Traceback" not in beat.log() and "ERROR" not in beat.log()
         assert "Traceback" not in worker.log()
-        assert len(inbox.messages) == 1
+        assert len(inbox.messages) == 2  # the sweep sent nothing twice
