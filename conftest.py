@@ -38,6 +38,7 @@ SLOW_TESTS = (
     "tests/test_zappa_deploy.py",
     "tests/security/test_static_analysis.py",  # bandit and detect-secrets over the repository
     "apps/payment/tests/test_cold_start_imports.py",  # a fresh interpreter
+    "tests/test_startup.py::test_collections_are_rare_until_the_apps_are_ready_then_usual_again",  # the same
     # makemessages runs xgettext and msgmerge
     "tests/test_message_catalogs.py::test_every_translatable_string_in_the_code_is_in_the_catalogs",
 )

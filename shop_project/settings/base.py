@@ -10,6 +10,11 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from shop_project.startup import hold_collector
+
+# Until every app is ready: shop_project/startup.py says why.
+hold_collector()
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -69,6 +74,8 @@ INSTALLED_APPS = [
     "apps.payment",
     "apps.coupons",
     "apps.recommendations",
+    # Last: its ready() resumes the garbage collector the settings held off (startup.py).
+    "shop_project.startup.StartupConfig",
 ]
 
 MIDDLEWARE = [
