@@ -3,17 +3,24 @@
 Both are packaged by the same Zappa (0.63.0, from requirements-deploy.txt) with the same
 exclusions, unzipped, and started as Lambda starts a container (devtools/lambda_runner.py: the
 package and the runtime's boto3 only on sys.path). A cold start is the handler's import plus
-its first request: the shop's Korean product list (GET /ko/, from Django's and the shop's Korean
-catalogs) against SQLite and moto's S3, the bare project's one-line view (GET /). Runs alternate
-between the two, and the medians are compared.
-Targets: at most 30 MiB zipped and 100 MB unzipped; cold start at most 1.3x the bare project's.
+its first request: the shop's product list in English and in Korean (GET /en/ and GET /ko/, the
+latter from Django's and the shop's Korean catalogs) against SQLite and moto's S3, the bare
+project's one-line view (GET /). Runs alternate between the three, and the medians are compared.
+Targets: at most 30 MiB zipped and 100 MB unzipped; cold start at most 1.3x the bare project's,
+in both languages.
 
-    .venv/bin/python bench/cold_start.py [--runs 7]
+Times on a shared machine move by 10-20 % from run to run; --instructions adds one cold start of
+each under valgrind's callgrind, whose instruction counts are the same on every run: the figure
+to compare two versions of the code by (it leaves out what time spends waiting on files).
+
+    .venv/bin/python bench/cold_start.py [--runs 9] [--instructions]
 """
 
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,11 +45,15 @@ from devtools.zappa import build_deploy_venv, copy_repo, run_zappa, zappa_enviro
 
 HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
 MiB = 1024 * 1024
+SHOP_PAGES = {"shop, GET /en/": "/en/", "shop, GET /ko/": "/ko/"}
+BARE = "bare Django"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count one cold start of each under callgrind (needs valgrind)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="shop-cold-start-"))
     shop_zip = package_shop(work)
@@ -54,12 +65,19 @@ def main() -> None:
         shop_env = shop_environment(server, work)
         prepare_shop(shop_dir, runtime, shop_env)
         bare_env = container_env(DJANGO_SETTINGS_MODULE="bare.settings")
-        shop_runs, bare_runs = [], []
+        starts = {name: (shop_dir, shop_env, path) for name, path in SHOP_PAGES.items()}
+        starts[BARE] = (bare_dir, bare_env, "/")
+        runs = {name: [] for name in starts}
         for _ in range(args.runs):
-            shop_runs.append(cold_start(shop_dir, runtime, shop_env, path="/ko/"))
-            bare_runs.append(cold_start(bare_dir, runtime, bare_env, path="/"))
+            for name, (package_dir, env, path) in starts.items():
+                runs[name].append(cold_start(package_dir, runtime, env, path=path))
+        instructions = {}
+        if args.instructions:
+            instructions = {name: instructions_of_cold_start(package_dir, runtime, env, path=path, work=work)
+                            for name, (package_dir, env, path) in starts.items()}
 
-    report({"shop": (shop_zip, shop_dir, shop_runs), "bare Django": (bare_zip, bare_dir, bare_runs)})
+    packages = {name: shop_zip for name in SHOP_PAGES} | {BARE: bare_zip}
+    report(packages, runs, instructions)
 
 
 def package_shop(work: Path) -> Path:
@@ -140,22 +158,48 @@ def cold_start(package_dir: Path, runtime: Path, env: dict[str, str], *, path: s
         return container.import_seconds + first_request
 
 
+def instructions_of_cold_start(package_dir: Path, runtime: Path, env: dict[str, str], *, path: str,
+                               work: Path) -> int | None:
+    """Instructions the container's process runs from its start to its exit after one request."""
+    if shutil.which("valgrind") is None:
+        return None
+    log = work / "callgrind.log"
+    callgrind = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}")
+    with LambdaContainer(package_dir=package_dir, runtime=runtime, env=env, wrapper=callgrind) as container:
+        response, _ = container.invoke(api_gateway_event("GET", path, host=HOST))
+        if response["statusCode"] != 200:
+            raise SystemExit(f"GET {path} answered {response['statusCode']}:\n{container.log_text()}")
+    return int(re.search(r"Collected : (\d+)", log.read_text())[1])
+
+
 def unzipped_bytes(package: Path) -> int:
     # From the zip, not the unzipped folder: the runs write bytecode there (Lambda's is read-only).
     with zipfile.ZipFile(package) as archive:
         return sum(entry.file_size for entry in archive.infolist())
 
 
-def report(results: dict) -> None:
-    print("| package | zipped MiB | unzipped MB | cold start median ms | min ms | max ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    medians = {}
-    for name, (zipped, _folder, runs) in results.items():
-        medians[name] = statistics.median(runs)
-        print(f"| {name} | {zipped.stat().st_size / MiB:.1f} | {unzipped_bytes(zipped) / 1e6:.1f} "
-              f"| {medians[name] * 1000:.0f} | {min(runs) * 1000:.0f} | {max(runs) * 1000:.0f} |")
-    ratio = medians["shop"] / medians["bare Django"]
-    print(f"\ncold start ratio shop/bare: {ratio:.2f} (target <= 1.3); runs each: {len(runs)}; "
+def report(packages: dict[str, Path], runs: dict[str, list[float]],
+           instructions: dict[str, int | None]) -> None:
+    counted = bool(instructions) and None not in instructions.values()
+    print("| package | zipped MiB | unzipped MB | cold start median ms | min ms | max ms |"
+          + (" instructions (G) |" if counted else ""))
+    print("| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if counted else ""))
+    for name, package in packages.items():
+        times = runs[name]
+        print(f"| {name} | {package.stat().st_size / MiB:.1f} | {unzipped_bytes(package) / 1e6:.1f} "
+              f"| {statistics.median(times) * 1000:.0f} | {min(times) * 1000:.0f} | {max(times) * 1000:.0f} |"
+              + (f" {instructions[name] / 1e9:.3f} |" if counted else ""))
+    print()
+    bare = statistics.median(runs[BARE])
+    for name, path in SHOP_PAGES.items():
+        ratio = statistics.median(runs[name]) / bare
+        line = f"cold start ratio shop/bare for {path}: {ratio:.2f} (target <= 1.3)"
+        if counted:
+            line += f"; in instructions {instructions[name] / instructions[BARE]:.2f}"
+        print(line)
+    if instructions and not counted:
+        print("instructions not counted: valgrind is not installed")
+    print(f"runs each: {len(runs[BARE])}, alternated; "
           f"Python {sys.version.split()[0]} on {os.cpu_count()} cores")
 
 

@@ -38,10 +38,12 @@ def runtime_dir(site_packages: Path, into: Path) -> Path:
 class LambdaContainer:
     """One warm Lambda container: Zappa's handler imported once, then invoked event by event."""
 
-    def __init__(self, *, package_dir: Path, runtime: Path, env: dict[str, str]):
+    def __init__(self, *, package_dir: Path, runtime: Path, env: dict[str, str],
+                 wrapper: tuple[str, ...] = ()):
+        """`wrapper`: a command the interpreter runs under (valgrind, for bench/cold_start.py)."""
         self.logs: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(RUNNER), str(package_dir), str(runtime)],
+            [*wrapper, sys.executable, "-I", "-S", str(RUNNER), str(package_dir), str(runtime)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=env, cwd=package_dir,
         )
