@@ -137,6 +137,15 @@ class TestOrderConfirmationEmail:
         assert "Total: $62.30" in message.body
         assert "We will deliver to:\nAda Lovelace\n12 St James's Square\nSW1Y 4JH London\n" in message.body
 
+    def test_amounts_are_in_the_shops_currency(self, order, mailoutbox, settings):
+        settings.SHOP_CURRENCY = "eur"
+        services.order_confirmation_send(order_id=order.id)
+        [message] = mailoutbox
+        assert "2 x Desk lamp  €39.80\n" in message.body
+        assert "Total: €62.30" in message.body
+        assert "$" not in message.body
+        assertInHTML('<td align="right"><strong>€62.30</strong></td>', message.alternatives[0][0])
+
     def test_html_alternative_has_the_same_content(self, message, order):
         assert [mimetype for _, mimetype in message.alternatives] == ["text/html"]
         html = message.alternatives[0][0]
