@@ -9,11 +9,15 @@ project's one-line view (GET /). Runs alternate between the three, and the media
 Targets: at most 30 MiB zipped and 100 MB unzipped; cold start at most 1.3x the bare project's,
 in both languages.
 
+--read-only adds the same starts from folders Python writes no bytecode into (-B), as on Lambda,
+whose /var/task is read-only: there a package without bytecode compiles what it imports on every
+cold start (the bare project's), and the shop's carries its own (infra/zappa_callbacks.py).
+
 Times on a shared machine move by 10-20 % from run to run; --instructions adds one cold start of
 each under valgrind's callgrind, whose instruction counts are the same on every run: the figure
 to compare two versions of the code by (it leaves out what time spends waiting on files).
 
-    .venv/bin/python bench/cold_start.py [--runs 9] [--instructions]
+    .venv/bin/python bench/cold_start.py [--runs 9] [--instructions] [--read-only]
 """
 
 import argparse
@@ -47,6 +51,7 @@ HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
 MiB = 1024 * 1024
 SHOP_PAGES = {"shop, GET /en/": "/en/", "shop, GET /ko/": "/ko/"}
 BARE = "bare Django"
+READ_ONLY = ", read-only"
 
 
 def main() -> None:
@@ -54,6 +59,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--instructions", action="store_true",
                         help="also count one cold start of each under callgrind (needs valgrind)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="also start each with Python writing no bytecode (-B), as on Lambda")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="shop-cold-start-"))
     shop_zip = package_shop(work)
@@ -75,8 +82,18 @@ def main() -> None:
         if args.instructions:
             instructions = {name: instructions_of_cold_start(package_dir, runtime, env, path=path, work=work)
                             for name, (package_dir, env, path) in starts.items()}
+        if args.read_only:
+            # Fresh folders, never run with bytecode writes: only what the package carries.
+            untouched = {shop_dir: unzip(shop_zip, work / "shop-read-only"),
+                         bare_dir: unzip(bare_zip, work / "bare-read-only")}
+            read_only = {f"{name}{READ_ONLY}": (untouched[package_dir], env, path)
+                         for name, (package_dir, env, path) in starts.items()}
+            runs.update({name: [] for name in read_only})
+            for _ in range(args.runs):
+                for name, (package_dir, env, path) in read_only.items():
+                    runs[name].append(cold_start(package_dir, runtime, env, path=path, python_flags=("-B",)))
 
-    packages = {name: shop_zip for name in SHOP_PAGES} | {BARE: bare_zip}
+    packages = {name: bare_zip if name.startswith(BARE) else shop_zip for name in runs}
     report(packages, runs, instructions)
 
 
@@ -150,8 +167,10 @@ def prepare_shop(package_dir: Path, runtime: Path, env: dict[str, str]) -> None:
             container.invoke({"manage": command})
 
 
-def cold_start(package_dir: Path, runtime: Path, env: dict[str, str], *, path: str) -> float:
-    with LambdaContainer(package_dir=package_dir, runtime=runtime, env=env) as container:
+def cold_start(package_dir: Path, runtime: Path, env: dict[str, str], *, path: str,
+               python_flags: tuple[str, ...] = ()) -> float:
+    with LambdaContainer(package_dir=package_dir, runtime=runtime, env=env,
+                         python_flags=python_flags) as container:
         response, first_request = container.invoke(api_gateway_event("GET", path, host=HOST))
         if response["statusCode"] != 200:
             raise SystemExit(f"GET {path} answered {response['statusCode']}:\n{container.log_text()}")
@@ -186,9 +205,11 @@ def report(packages: dict[str, Path], runs: dict[str, list[float]],
     print("| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: |" if counted else ""))
     for name, package in packages.items():
         times = runs[name]
+        count = f" {instructions[name] / 1e9:.3f} |" if name in instructions and counted else (
+            " |" if counted else "")
         print(f"| {name} | {package.stat().st_size / MiB:.1f} | {unzipped_bytes(package) / 1e6:.1f} "
               f"| {statistics.median(times) * 1000:.0f} | {min(times) * 1000:.0f} | {max(times) * 1000:.0f} |"
-              + (f" {instructions[name] / 1e9:.3f} |" if counted else ""))
+              + count)
     print()
     bare = statistics.median(runs[BARE])
     for name, path in SHOP_PAGES.items():
@@ -197,6 +218,12 @@ def report(packages: dict[str, Path], runs: dict[str, list[float]],
         if counted:
             line += f"; in instructions {instructions[name] / instructions[BARE]:.2f}"
         print(line)
+    if BARE + READ_ONLY in runs:
+        bare = statistics.median(runs[BARE + READ_ONLY])
+        for name, path in SHOP_PAGES.items():
+            ratio = statistics.median(runs[name + READ_ONLY]) / bare
+            print(f"read-only cold start ratio shop/bare for {path}: {ratio:.2f} (Lambda's case: no bytecode "
+                  "written; the shop's package carries its own)")
     if instructions and not counted:
         print("instructions not counted: valgrind is not installed")
     print(f"runs each: {len(runs[BARE])}, alternated; "

@@ -27,7 +27,7 @@ OTHERS = {
     "flash_sale": ["--runs", "3"],
     "checkout_latency": ["--checkouts", "100"],
     "sqs_throughput": [],
-    "cold_start": ["--runs", "9", "--instructions"],
+    "cold_start": ["--runs", "9", "--instructions", "--read-only"],
     "invoice_render": ["--runs", "20"],
 }
 

@@ -39,11 +39,13 @@ class LambdaContainer:
     """One warm Lambda container: Zappa's handler imported once, then invoked event by event."""
 
     def __init__(self, *, package_dir: Path, runtime: Path, env: dict[str, str],
-                 wrapper: tuple[str, ...] = ()):
-        """`wrapper`: a command the interpreter runs under (valgrind, for bench/cold_start.py)."""
+                 wrapper: tuple[str, ...] = (), python_flags: tuple[str, ...] = ()):
+        """`wrapper`: a command the interpreter runs under (valgrind, for bench/cold_start.py);
+        `python_flags`: more of the interpreter's own (-B: it writes no bytecode, as on Lambda)."""
         self.logs: list[str] = []
         self.process = subprocess.Popen(
-            [*wrapper, sys.executable, "-I", "-S", str(RUNNER), str(package_dir), str(runtime)],
+            [*wrapper, sys.executable, "-I", "-S", *python_flags, str(RUNNER), str(package_dir),
+             str(runtime)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=env, cwd=package_dir,
         )

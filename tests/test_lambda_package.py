@@ -7,7 +7,8 @@ runs in a subprocess whose sys.path holds only the package and what the Lambda r
 and check out; an SQS event runs the confirmation through the worker entry, and the invoice
 task renders the PDF invoice there (fpdf2, its font, fontTools without its C speed-ups). The
 Stripe calls the shop makes run there too, against localstripe (tests/support/package_stripe_calls.py):
-the package leaves out what of the SDK no call imports (its params TypedDicts), and bytecode.
+the package leaves out what of the SDK no call imports (its params TypedDicts), and carries
+bytecode that a read-only cold start loads without compiling anything.
 """
 
 import ast
@@ -18,6 +19,7 @@ import re
 import uuid
 import zipfile
 from datetime import timedelta
+from importlib.util import MAGIC_NUMBER, cache_from_source
 from pathlib import Path
 
 import boto3
@@ -46,6 +48,7 @@ from devtools.lambda_package import (
 from devtools.localstripe import SECRET_KEY as STRIPE_SECRET_KEY
 from devtools.sqs import aws_environment, aws_environment_variables, lambda_sqs_event, sqs_queue
 from devtools.workers import worker_database_url
+from infra.zappa_callbacks import BYTECODE_LEFT_OUT
 
 API_HOST = "abc123defg.execute-api.eu-west-1.amazonaws.com"
 CUSTOM_DOMAIN = "shop.example.com"
@@ -101,7 +104,8 @@ def aws(moto_sqs_server):
         yield {"server": moto_sqs_server, "queue": queue, "buckets": buckets, "secret_arn": secret["ARN"]}
 
 
-def start_container(package_dir, lambda_runtime, aws, **extra: str) -> LambdaContainer:
+def start_container(package_dir, lambda_runtime, aws, python_flags: tuple[str, ...] = (),
+                    **extra: str) -> LambdaContainer:
     env = container_env(
         **aws_environment_variables(aws["server"]),
         DJANGO_SECRETS_ID=aws["secret_arn"],
@@ -117,7 +121,8 @@ def start_container(package_dir, lambda_runtime, aws, **extra: str) -> LambdaCon
         STRIPE_PUBLISHABLE_KEY="pk_test_lambda-package",  # zappa_settings.json's
         **extra,
     )
-    return LambdaContainer(package_dir=package_dir, runtime=lambda_runtime, env=env)
+    return LambdaContainer(package_dir=package_dir, runtime=lambda_runtime, env=env,
+                           python_flags=python_flags)
 
 
 @pytest.fixture
@@ -175,9 +180,11 @@ def test_the_pdf_invoice_keeps_within_its_share_of_the_package(zappa_package):
 
 
 def test_the_package_is_within_the_issues_size_budgets(zappa_package):
-    # Since the Stripe SDK this holds only with the bytecode (__pycache__, ~15 MiB zipped, which
+    # Since the Stripe SDK this holds only with pip's bytecode (__pycache__, ~15 MiB zipped, which
     # Lambda could not use: its recorded source mtimes never match the package's) and the SDK's
-    # params TypedDicts left out: zappa_settings.json "exclude" and "exclude_glob".
+    # params TypedDicts left out (zappa_settings.json "exclude" and "exclude_glob"), and the
+    # bytecode the package does carry leaving out the largest libraries that only some requests
+    # import (infra/zappa_callbacks.py, BYTECODE_LEFT_OUT).
     zipped_mib, unzipped_mb = package_sizes(zappa_package)
     print(f"Lambda package: {zipped_mib:.2f} MiB zipped (budget {MAX_ZIPPED_MIB} MiB), "
           f"{unzipped_mb:.2f} MB unzipped (budget {MAX_UNZIPPED_MB} MB)")
@@ -185,12 +192,42 @@ def test_the_package_is_within_the_issues_size_budgets(zappa_package):
     assert unzipped_mb <= MAX_UNZIPPED_MB
 
 
-def test_the_package_carries_no_bytecode_and_no_stripe_params(zappa_package):
+def test_the_package_carries_no_stripe_params(zappa_package):
     with zipfile.ZipFile(zappa_package) as archive:
         names = archive.namelist()
-    assert [name for name in names if "__pycache__/" in name or name.endswith(".pyc")] == []
     assert [name for name in names if name.startswith("stripe/params/")] == []
     assert "stripe/_payment_intent_service.py" in names
+
+
+def test_the_package_carries_unchecked_bytecode_for_its_modules_and_none_of_pips(zappa_package):
+    with zipfile.ZipFile(zappa_package) as archive:
+        names = set(archive.namelist())
+        bytecode = {name: archive.read(name)[:8] for name in names if name.endswith(".pyc")}
+    expected = {cache_from_source(name) for name in names
+                if name.endswith(".py") and not name.startswith(BYTECODE_LEFT_OUT)}
+    # What does not compile (a template some package ships as .py) has none: at most a few.
+    missing = expected - set(bytecode)
+    assert len(missing) <= 5, sorted(missing)
+    # Nothing else: pip's __pycache__ would be stale (Zappa dates every file 1980-01-01).
+    assert set(bytecode) <= expected, sorted(set(bytecode) - expected)[:10]
+    # PEP 552 header: this Python's magic number, then flags 0b01 (hash-based, source not checked).
+    headers = {header for header in bytecode.values()}
+    assert headers == {MAGIC_NUMBER + (1).to_bytes(4, "little")}, headers
+
+
+def test_a_read_only_cold_start_loads_the_packaged_bytecode_and_compiles_nothing(
+        zappa_package, lambda_runtime, aws, tmp_path):
+    # As on Lambda, whose /var/task is read-only: Python writes no bytecode (-B), and -v names
+    # where each module's code came from: "code object from '<pyc>'" or "code object from <py>".
+    fresh = unzip(zappa_package, tmp_path / "package")
+    with start_container(fresh, lambda_runtime, aws, python_flags=("-B", "-v")) as cold:
+        body_of(cold.invoke(api_gateway_event("GET", "/en/", host=API_HOST))[0])
+        loads = [line.removeprefix("# code object from ") for line in cold.logs
+                 if line.startswith("# code object from ")]
+    from_the_package = [load for load in loads if str(fresh) in load]
+    compiled = [load for load in from_the_package if load.endswith(".py")]
+    assert compiled == []
+    assert len(from_the_package) > 500  # the handler, Django, the shop: all from bytecode
 
 
 def runtime_imports(path: Path) -> set[str]:
