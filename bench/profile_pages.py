@@ -278,7 +278,8 @@ def journey_steps(application, pages):
 
     return {
         "product": (None, lambda: browsing.get(product.get_absolute_url())),
-        "add": (None, lambda: browsing.post(f"/en/cart/add/{product.id}/", {"quantity": 1, "override": "True"})),
+        "add": (None, lambda: browsing.post(f"/en/cart/add/{product.id}/",
+                                            {"quantity": 1, "override": "True"})),
         "checkout": (None, lambda: browsing.get("/en/orders/create/")),
         "order": (order_prepare, order),
         "payment": (None, lambda: paying.get(payment_url)),

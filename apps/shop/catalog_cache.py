@@ -23,6 +23,7 @@ checkout page and the order read the database: a price or an availability that c
 another process meanwhile is shown, and checked, there.
 """
 
+import hashlib
 import itertools
 import secrets
 import threading
@@ -40,6 +41,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 
+from apps.recommendations.selectors import bought_with_cart
 from apps.shop.models import Product
 from apps.shop.translation import columns
 from shop_project.languages import fill_switcher
@@ -93,7 +95,7 @@ def serve(
         html = render_to_string(page.template_name, {**page.context, "csrf_token": CSRF_TOKEN_SLOT})
         if page.cacheable and settings.CATALOG_CACHE_SECONDS > 0:
             cache.set(key, _Entry(generation, made_at, html), settings.CATALOG_CACHE_SECONDS)
-    return _shared_page(request, html)
+    return page_for_visitor(request, html)
 
 
 def catalog_products(product_ids: Iterable[int]) -> dict[int, Product]:
@@ -119,6 +121,30 @@ def catalog_products(product_ids: Iterable[int]) -> dict[int, Product]:
                    for product_id, product in read.items()}
         cache.set_many(entries, settings.CATALOG_CACHE_SECONDS)
     return {**products, **read}
+
+
+def catalog_bought_together(product_ids: Iterable[int]) -> list[Product]:
+    """bought_with_cart(product_ids=...) through the cache: what was bought with these products.
+
+    Keyed by the ids in the cart's order (the selector reads the first lines' partners). Counts
+    only grow when a paid order is counted, which forgets nothing, as on a cached product page; a
+    partner made unavailable, renamed or repriced in this process is forgotten with every page.
+    """
+    product_ids = list(dict.fromkeys(product_ids))
+    if not product_ids:
+        return []
+    # Hashed: a cart of hundreds of lines would make a key longer than caches accept.
+    ids = hashlib.blake2b(",".join(map(str, product_ids)).encode(), digest_size=16).hexdigest()
+    # No language in the key: the products hold every language's columns (not the descriptions).
+    key = f"shop:bought-together:{ids}"
+    entry = cache.get(key)
+    if entry is not None and _is_fresh(entry, None):
+        return entry.content
+    generation, made_at = _page_generation(None), monotonic()
+    products = bought_with_cart(product_ids=product_ids)
+    if settings.CATALOG_CACHE_SECONDS > 0:
+        cache.set(key, _Entry(generation, made_at, products), settings.CATALOG_CACHE_SECONDS)
+    return products
 
 
 def catalog_changed() -> None:
@@ -168,8 +194,9 @@ def _is_personal(request) -> bool:
     return settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES
 
 
-def _shared_page(request, html: str) -> HttpResponse:
-    """A page made for every first visitor, with this visitor's CSRF token where it has a form."""
+def page_for_visitor(request, html: str) -> HttpResponse:
+    """A page made for more than one visitor, with this visitor's CSRF token where it has a form
+    (CSRF_TOKEN_SLOT) and path in its language switcher (NEXT_SLOT)."""
     if CSRF_TOKEN_SLOT in html:
         html = html.replace(CSRF_TOKEN_SLOT, get_token(request))  # also sets the CSRF cookie
     html = fill_switcher(html, request)
