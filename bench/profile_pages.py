@@ -231,6 +231,8 @@ def run_pages(args) -> None:
               f"{queries} queries{' (under cProfile)' if profiler else ''}", flush=True)
         if profiler:
             print_profile(profiler, args.requests, args.top)
+            if os.environ.get("BENCH_PROFILE_DUMP"):
+                profiler.dump_stats(f"{os.environ['BENCH_PROFILE_DUMP']}.{name}")
     if "healthz" in results:
         floor = results["healthz"]["rps"]
         for name, result in results.items():
