@@ -130,7 +130,7 @@ class TestQueryCounts:
             client.get(reverse("cart:cart_detail"))
         with django_assert_num_queries(CART_QUERIES):
             response = client.get(reverse("cart:cart_detail"))
-        # The page's kept copy (apps.cart.page.cart_page): no template rendered, so no context.
+        # The page's kept copy (shop_project.page_copies): no template rendered, so no context.
         page = response.content.decode()
         assert page.count("/cart/remove/") == 3
         assert page.split('class="bought-together-list"')[1].count("<li>") == 4

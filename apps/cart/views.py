@@ -8,11 +8,12 @@ from django.views.decorators.http import require_POST
 
 from apps.cart.cart import Cart
 from apps.cart.forms import CartAddProductForm
-from apps.cart.page import cart_lines_for_page, cart_page
+from apps.cart.page import cart_lines_for_page
 from apps.coupons.page import cart_page_coupon
 from apps.shop.catalog_cache import catalog_bought_together, catalog_products
 from apps.shop.models import Product
 from shop_project.marks import product_text, sentence
+from shop_project.page_copies import page_from_copy
 
 
 @require_POST
@@ -56,5 +57,5 @@ def cart_detail(request):
     # cart's products (through the catalog cache: a query when it holds no fresh list for them).
     extras = {**cart_page_coupon(request, lines),
               "bought_together": catalog_bought_together(line.product.id for line in lines)}
-    # Rendered once per content shown (apps.cart.page.cart_page), filled in per visitor.
-    return cart_page(request, "cart/detail.html", {"cart": cart, "lines": lines, **extras})
+    # Rendered once per content shown (shop_project.page_copies), filled in per visitor.
+    return page_from_copy(request, "cart/detail.html", {"cart": cart, "lines": lines, **extras})

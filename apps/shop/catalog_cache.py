@@ -25,7 +25,6 @@ another process meanwhile is shown, and checked, there.
 
 import hashlib
 import itertools
-import secrets
 import threading
 from collections.abc import Callable, Iterable
 from time import monotonic
@@ -35,20 +34,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
-from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 
 from apps.recommendations.selectors import bought_with_cart
 from apps.shop.models import Product
 from apps.shop.translation import columns
-from shop_project.languages import fill_switcher
-
-# Stands in for the CSRF token in a cached page and is replaced by the visitor's own. Random per
-# process, so no product text can contain it; hex, so escaping leaves it as it is.
-CSRF_TOKEN_SLOT = f"csrf-token-slot-{secrets.token_hex(16)}"
+from shop_project.page_copies import CSRF_TOKEN_SLOT, page_for_visitor, page_from_copy
 
 # Pages made before the latest change that concerns them carry an older number and are never
 # served again. Each change takes a higher number than any before, for every page (_generation) or
@@ -83,7 +75,9 @@ def serve(
     """
     if _is_personal(request):
         page = build()
-        return render(request, page.template_name, page.context)
+        # Made from the database as always, rendered once per content (shop_project.page_copies:
+        # the page is shared only with requests whose pages would be the same).
+        return page_from_copy(request, page.template_name, page.context)
     key = f"shop:page:{get_language()}:{key}"
     entry = cache.get(key)
     if entry is not None and _is_fresh(entry, product_id):
@@ -192,14 +186,3 @@ def _is_fresh(entry: _Entry, product_id: int | None) -> bool:
 def _is_personal(request) -> bool:
     """Whether the page may differ from an anonymous first visit's (cart, notices, user)."""
     return settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES
-
-
-def page_for_visitor(request, html: str) -> HttpResponse:
-    """A page made for more than one visitor, with this visitor's CSRF token where it has a form
-    (CSRF_TOKEN_SLOT) and path in its language switcher (NEXT_SLOT)."""
-    if CSRF_TOKEN_SLOT in html:
-        html = html.replace(CSRF_TOKEN_SLOT, get_token(request))  # also sets the CSRF cookie
-    html = fill_switcher(html, request)
-    response = HttpResponse(html)
-    patch_vary_headers(response, ["Cookie"])
-    return response

@@ -1,4 +1,4 @@
-"""The cart page's kept copy (apps.cart.page.cart_page): made once for a content, shared only by
+"""The cart page's kept copy (shop_project.page_copies): made once for a content, shared only by
 pages that would be the same, with each visitor's own CSRF token, path and notices.
 
 Each test that relies on the copy first shows that a view rendered no template (the test
