@@ -16,7 +16,10 @@ The payment page needs localstripe: the script starts one on BENCH_LOCALSTRIPE_P
 The database (BENCH_DB_NAME, default shop_bench_profile) is seeded once with 10,000 products
 and kept; the cart's three products are each bought together with 2,000 others (--pairs), so
 the bought-together query meets a pairs table that has grown. --profile prints, per page, the time
-per request of the parts named in PARTS and the functions that took most of it.
+per request of the parts named in PARTS and the functions that took most of it; with
+BENCH_PROFILE_DUMP=<path> it also writes each page's stats to <path>.<page> (for pstats).
+The add step shows each add's notice (a cart page, untimed) before the next, as a shopper's
+next page would.
 """
 
 import argparse
