@@ -88,16 +88,15 @@ def _described(value):
     if value is None or isinstance(value, (str, int, float, Decimal, date)):
         return value
     if isinstance(value, Model):
-        if getattr(value, "_prefetched_objects_cache", None):
-            raise _Unknown("prefetched objects")
-        # Every loaded column, and the related objects loaded with it (select_related); a
-        # deferred column or another relation would cost the page a query to show.
-        loaded = value.__dict__
-        fields = tuple((field.attname, _described(loaded[field.attname]))
-                       for field in value._meta.concrete_fields if field.attname in loaded)
+        # All the instance holds: its loaded columns, what a query annotated it with, and the
+        # related objects loaded with it (select_related). A deferred column or another relation
+        # would cost the page a query to show, which the query counts' tests would see.
+        # Prefetched objects are not described: a page given one is rendered afresh.
+        held = tuple((name, _described(held_value)) for name, held_value in value.__dict__.items()
+                     if name != "_state")
         related = tuple(sorted((name, _described(other))
                                for name, other in value._state.fields_cache.items()))
-        return (value._meta.label, fields, related)
+        return (value._meta.label, held, related)
     if isinstance(value, FieldFile):
         return value.name
     if isinstance(value, Form) and not value.is_bound:
