@@ -48,9 +48,9 @@ CUSTOMER = {"first_name": "Bench", "last_name": "Mark", "email": "bench@example.
 # (label, file ending, function): cumulative time of these, per request, in --profile.
 PARTS = [
     ("whole request (WSGIHandler.__call__)", "handlers/wsgi.py", "__call__"),
-    ("session load (SessionStore.load)", "sessions/backends/db.py", "load"),
+    ("session load (SessionStore.load)", "shop_project/sessions.py", "load"),
     ("session save (SessionStore.save)", "shop_project/sessions.py", "save"),
-    ("connection health check (is_usable)", "postgresql/base.py", "is_usable"),
+    ("connection health check (is_usable)", "backends/postgresql/base.py", "is_usable"),
     ("CSRF process_view", "middleware/csrf.py", "process_view"),
     ("CSRF process_response", "middleware/csrf.py", "process_response"),
     ("messages process_response", "messages/middleware.py", "process_response"),
