@@ -9,14 +9,17 @@ where wrk's figures are noise; `make bench` (web.py) remains the measure of reco
     .venv/bin/python bench/profile_pages.py [--requests 1000] [--profile] [--pages cart healthz]
 
 Pages: healthz (the floor), cart (a session holding three lines), and the checkout journey's
-steps: product (a product page with a session), add (POST /cart/add/), checkout (the form),
+steps: product (a product page with a session), add (POST /en/cart/add/), checkout (the form),
 order (POST it), payment (the payment page, reloaded: its PaymentIntent exists), thank-you.
 The payment page needs localstripe: the script starts one on BENCH_LOCALSTRIPE_PORT (8421).
 
 The database (BENCH_DB_NAME, default shop_bench_profile) is seeded once with 10,000 products
 and kept; the cart's three products are each bought together with 2,000 others (--pairs), so
 the bought-together query meets a pairs table that has grown. --profile prints, per page, the time
-per request of the parts named in PARTS and the functions that took most of it.
+per request of the parts named in PARTS and the functions that took most of it; with
+BENCH_PROFILE_DUMP=<path> it also writes each page's stats to <path>.<page> (for pstats).
+The add step shows each add's notice (a cart page, untimed) before the next, as a shopper's
+next page would.
 """
 
 import argparse
@@ -45,9 +48,9 @@ CUSTOMER = {"first_name": "Bench", "last_name": "Mark", "email": "bench@example.
 # (label, file ending, function): cumulative time of these, per request, in --profile.
 PARTS = [
     ("whole request (WSGIHandler.__call__)", "handlers/wsgi.py", "__call__"),
-    ("session load (SessionStore.load)", "sessions/backends/db.py", "load"),
+    ("session load (SessionStore.load)", "shop_project/sessions.py", "load"),
     ("session save (SessionStore.save)", "shop_project/sessions.py", "save"),
-    ("connection health check (is_usable)", "postgresql/base.py", "is_usable"),
+    ("connection health check (is_usable)", "backends/postgresql/base.py", "is_usable"),
     ("CSRF process_view", "middleware/csrf.py", "process_view"),
     ("CSRF process_response", "middleware/csrf.py", "process_response"),
     ("messages process_response", "messages/middleware.py", "process_response"),
@@ -191,14 +194,14 @@ def run_pages(args) -> None:
 
     shopper = Browser(application)
     for product in products:
-        status, _, _ = shopper.post(f"/cart/add/{product.id}/", {"quantity": 1})
+        status, _, _ = shopper.post(f"/en/cart/add/{product.id}/", {"quantity": 1})
         assert status == 302, status
-    status, _, page = shopper.get("/cart/")
-    assert status == 200 and page.count("/cart/remove/") == 3, status
+    status, _, page = shopper.get("/en/cart/")
+    assert status == 200 and page.count("/en/cart/remove/") == 3, status
 
     visitor = Browser(application)  # the floor: no cookie, as wrk sends it
     steps = {"healthz": (None, lambda: visitor.get("/healthz/")),
-             "cart": (None, lambda: shopper.get("/cart/")),
+             "cart": (None, lambda: shopper.get("/en/cart/")),
              **journey_steps(application, args.pages)}
     results = {}
     for name in args.pages:
@@ -231,6 +234,8 @@ def run_pages(args) -> None:
               f"{queries} queries{' (under cProfile)' if profiler else ''}", flush=True)
         if profiler:
             print_profile(profiler, args.requests, args.top)
+            if os.environ.get("BENCH_PROFILE_DUMP"):
+                profiler.dump_stats(f"{os.environ['BENCH_PROFILE_DUMP']}.{name}")
     if "healthz" in results:
         floor = results["healthz"]["rps"]
         for name, result in results.items():
@@ -247,21 +252,21 @@ def journey_steps(application, pages):
 
     def fresh_cart() -> Browser:
         browser = Browser(application)
-        assert browser.post(f"/cart/add/{product.id}/", {"quantity": 1})[0] == 302
+        assert browser.post(f"/en/cart/add/{product.id}/", {"quantity": 1})[0] == 302
         return browser
 
     def shown(browser: Browser) -> str:
-        return re.search(r'name="shown" value="([^"]+)"', browser.get("/orders/create/")[2]).group(1)
+        return re.search(r'name="shown" value="([^"]+)"', browser.get("/en/orders/create/")[2]).group(1)
 
     browsing = fresh_cart()
     paying, payment_url, thank_you = None, "", ""
     if {"payment", "thank-you"} & set(pages):
         # One order, its payment page loaded once (its PaymentIntent made), then reloaded.
         paying = fresh_cart()
-        status, headers, _ = paying.post("/orders/create/", {**CUSTOMER, "shown": shown(paying)})
+        status, headers, _ = paying.post("/en/orders/create/", {**CUSTOMER, "shown": shown(paying)})
         assert status == 302, status
         payment_url = headers["location"]
-        thank_you = "/orders/created/" + re.search(r"order=(\d+)", payment_url).group(1) + "/"
+        thank_you = "/en/orders/created/" + re.search(r"order=(\d+)", payment_url).group(1) + "/"
         if "payment" in pages:
             assert paying.get(payment_url)[0] == 200
 
@@ -269,17 +274,21 @@ def journey_steps(application, pages):
 
     def order_prepare():
         # Each order consumes its cart: a new line and the form's signed record, untimed.
-        ordering.post(f"/cart/add/{product.id}/", {"quantity": 1})
+        ordering.post(f"/en/cart/add/{product.id}/", {"quantity": 1})
         form.update(CUSTOMER, shown=shown(ordering))
 
     def order():
-        status, _, _ = ordering.post("/orders/create/", form)
+        status, _, _ = ordering.post("/en/orders/create/", form)
         assert status == 302, status
 
     return {
         "product": (None, lambda: browsing.get(product.get_absolute_url())),
-        "add": (None, lambda: browsing.post(f"/cart/add/{product.id}/", {"quantity": 1, "override": "True"})),
-        "checkout": (None, lambda: browsing.get("/orders/create/")),
+        # Each add leaves a notice for the next page, which a shopper sees (web.py's journey: the
+        # checkout form). Shown before each add, untimed: unshown, hundreds of them piled up in the
+        # messages cookie and then the session, and each add read and wrote them all.
+        "add": (lambda: browsing.get("/en/cart/"),
+                lambda: browsing.post(f"/en/cart/add/{product.id}/", {"quantity": 1, "override": "True"})),
+        "checkout": (None, lambda: browsing.get("/en/orders/create/")),
         "order": (order_prepare, order),
         "payment": (None, lambda: paying.get(payment_url)),
         "thank-you": (None, lambda: paying.get(thank_you)),

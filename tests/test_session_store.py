@@ -1,6 +1,8 @@
 """The session store (shop_project.sessions.SessionStore): fewer statements and no wait for the
 disk on a write, Django's behaviour otherwise."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.base import CreateError, UpdateError
@@ -8,6 +10,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.shop.tests.factories import ProductFactory
 from shop_project.sessions import SessionStore
@@ -101,3 +104,29 @@ class TestSessionStore:
         product = ProductFactory()
         client.post(reverse("cart:cart_add", args=[product.id]), {"quantity": 2})
         assert client.session[settings.CART_SESSION_ID]["items"] == {str(product.id): 2}
+
+    def test_a_load_is_one_select_of_the_data(self):
+        session = SessionStore()
+        session["cart"] = {"items": {"7": 1}}
+        session.save()
+        with CaptureQueriesContext(connection) as captured:
+            loaded = SessionStore(session.session_key).load()
+        assert loaded == {"cart": {"items": {"7": 1}}}
+        assert [q["sql"].split()[:2] for q in captured] == [["SELECT", "session_data"]]
+
+    def test_an_expired_session_loads_empty_and_is_saved_under_a_new_key(self):
+        session = SessionStore()
+        session["cart"] = {"items": {"7": 1}}
+        session.save()
+        Session.objects.filter(session_key=session.session_key).update(
+            expire_date=timezone.now() - timedelta(seconds=1))
+        stale = SessionStore(session.session_key)
+        assert stale.load() == {}
+        stale["n"] = 1
+        stale.save()
+        assert stale.session_key != session.session_key
+        assert SessionStore(stale.session_key).load() == {"n": 1}
+
+    def test_an_unknown_or_malformed_key_loads_empty(self):
+        assert SessionStore("a" * 32).load() == {}
+        assert SessionStore("x").session_key is None  # Django refuses a short key: nothing to read

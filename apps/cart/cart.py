@@ -136,6 +136,12 @@ class Cart:
         """The session holds more than the valid part read here (a hand-edited or old value)."""
         return self._damaged
 
+    def page_copy_key(self) -> int:
+        """What a page kept by shop_project.page_copies shows of the cart: the header's count.
+        Not its lines: a page that shows them puts them in its context (CartLine, with their
+        products), as the cart page does, so that they are in the copy's key."""
+        return len(self)
+
     def __len__(self) -> int:
         # From the session alone, so that the header summary costs no query.
         return sum(self._quantities.values())

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
@@ -10,10 +10,10 @@ from apps.cart.cart import Cart
 from apps.cart.forms import CartAddProductForm
 from apps.cart.page import cart_lines_for_page
 from apps.coupons.page import cart_page_coupon
-from apps.recommendations.selectors import bought_with_cart
-from apps.shop.catalog_cache import catalog_products
+from apps.shop.catalog_cache import catalog_bought_together, catalog_products
 from apps.shop.models import Product
 from shop_project.marks import product_text, sentence
+from shop_project.page_copies import page_from_copy
 
 
 @require_POST
@@ -53,7 +53,9 @@ def cart_detail(request):
     cart = Cart(request.session, products=catalog_products)
     # Each line's quantity form is rendered by {% cart_quantity_fields %}, once per process.
     lines = cart_lines_for_page(request, cart)
-    # The coupon box and totals, and what was bought with the cart's products (one query each).
+    # The coupon box and totals (a query when a coupon is applied), and what was bought with the
+    # cart's products (through the catalog cache: a query when it holds no fresh list for them).
     extras = {**cart_page_coupon(request, lines),
-              "bought_together": bought_with_cart(product_ids=[line.product.id for line in lines])}
-    return render(request, "cart/detail.html", {"cart": cart, "lines": lines, **extras})
+              "bought_together": catalog_bought_together(line.product.id for line in lines)}
+    # Rendered once per content shown (shop_project.page_copies), filled in per visitor.
+    return page_from_copy(request, "cart/detail.html", {"cart": cart, "lines": lines, **extras})

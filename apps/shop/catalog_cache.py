@@ -23,8 +23,8 @@ checkout page and the order read the database: a price or an availability that c
 another process meanwhile is shown, and checked, there.
 """
 
+import hashlib
 import itertools
-import secrets
 import threading
 from collections.abc import Callable, Iterable
 from time import monotonic
@@ -34,19 +34,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
-from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 
+from apps.recommendations.selectors import bought_with_cart
 from apps.shop.models import Product
 from apps.shop.translation import columns
-from shop_project.languages import fill_switcher
-
-# Stands in for the CSRF token in a cached page and is replaced by the visitor's own. Random per
-# process, so no product text can contain it; hex, so escaping leaves it as it is.
-CSRF_TOKEN_SLOT = f"csrf-token-slot-{secrets.token_hex(16)}"
+from shop_project.page_copies import CSRF_TOKEN_SLOT, page_for_visitor, page_from_copy
 
 # Pages made before the latest change that concerns them carry an older number and are never
 # served again. Each change takes a higher number than any before, for every page (_generation) or
@@ -81,7 +75,9 @@ def serve(
     """
     if _is_personal(request):
         page = build()
-        return render(request, page.template_name, page.context)
+        # Made from the database as always, rendered once per content (shop_project.page_copies:
+        # the page is shared only with requests whose pages would be the same).
+        return page_from_copy(request, page.template_name, page.context)
     key = f"shop:page:{get_language()}:{key}"
     entry = cache.get(key)
     if entry is not None and _is_fresh(entry, product_id):
@@ -93,7 +89,7 @@ def serve(
         html = render_to_string(page.template_name, {**page.context, "csrf_token": CSRF_TOKEN_SLOT})
         if page.cacheable and settings.CATALOG_CACHE_SECONDS > 0:
             cache.set(key, _Entry(generation, made_at, html), settings.CATALOG_CACHE_SECONDS)
-    return _shared_page(request, html)
+    return page_for_visitor(request, html)
 
 
 def catalog_products(product_ids: Iterable[int]) -> dict[int, Product]:
@@ -119,6 +115,30 @@ def catalog_products(product_ids: Iterable[int]) -> dict[int, Product]:
                    for product_id, product in read.items()}
         cache.set_many(entries, settings.CATALOG_CACHE_SECONDS)
     return {**products, **read}
+
+
+def catalog_bought_together(product_ids: Iterable[int]) -> list[Product]:
+    """bought_with_cart(product_ids=...) through the cache: what was bought with these products.
+
+    Keyed by the ids in the cart's order (the selector reads the first lines' partners). Counts
+    only grow when a paid order is counted, which forgets nothing, as on a cached product page; a
+    partner made unavailable, renamed or repriced in this process is forgotten with every page.
+    """
+    product_ids = list(dict.fromkeys(product_ids))
+    if not product_ids:
+        return []
+    # Hashed: a cart of hundreds of lines would make a key longer than caches accept.
+    ids = hashlib.blake2b(",".join(map(str, product_ids)).encode(), digest_size=16).hexdigest()
+    # No language in the key: the products hold every language's columns (not the descriptions).
+    key = f"shop:bought-together:{ids}"
+    entry = cache.get(key)
+    if entry is not None and _is_fresh(entry, None):
+        return entry.content
+    generation, made_at = _page_generation(None), monotonic()
+    products = bought_with_cart(product_ids=product_ids)
+    if settings.CATALOG_CACHE_SECONDS > 0:
+        cache.set(key, _Entry(generation, made_at, products), settings.CATALOG_CACHE_SECONDS)
+    return products
 
 
 def catalog_changed() -> None:
@@ -166,13 +186,3 @@ def _is_fresh(entry: _Entry, product_id: int | None) -> bool:
 def _is_personal(request) -> bool:
     """Whether the page may differ from an anonymous first visit's (cart, notices, user)."""
     return settings.SESSION_COOKIE_NAME in request.COOKIES or "messages" in request.COOKIES
-
-
-def _shared_page(request, html: str) -> HttpResponse:
-    """A page made for every first visitor, with this visitor's CSRF token where it has a form."""
-    if CSRF_TOKEN_SLOT in html:
-        html = html.replace(CSRF_TOKEN_SLOT, get_token(request))  # also sets the CSRF cookie
-    html = fill_switcher(html, request)
-    response = HttpResponse(html)
-    patch_vary_headers(response, ["Cookie"])
-    return response

@@ -127,8 +127,19 @@ TEMPLATES = [
     },
 ]
 
+
+
+def shop_database(config: dict) -> dict:
+    """A database of DATABASE_URL's, on the shop's PostgreSQL backend where it is PostgreSQL:
+    Django's, with the connection health check skipped right after a request's answers
+    (shop_project/postgresql/base.py says why that is safe)."""
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = "shop_project.postgresql"
+    return config
+
+
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": shop_database(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # With `make run` the web process and the worker write at the same time. SQLite's default

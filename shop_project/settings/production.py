@@ -16,7 +16,7 @@ from shop_project.aws_secrets import secrets_into_environment
 from shop_project.logs import JSON_FORMATTER
 
 from .base import *  # noqa: F403
-from .base import CELERY_SQS_QUEUE_URL, MIDDLEWARE, STRIPE_JS_URL, content_security_policy, env
+from .base import CELERY_SQS_QUEUE_URL, MIDDLEWARE, STRIPE_JS_URL, content_security_policy, env, shop_database
 
 secrets_into_environment(env("DJANGO_SECRETS_ID", default=""))
 
@@ -56,10 +56,12 @@ CSRF_TRUSTED_ORIGINS = [
 ]
 
 # Database ------------------------------------------------------------------------------------
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": shop_database(env.db("DATABASE_URL"))}
 # A Lambda container serves one request at a time and may live for hours: keep its connection
 # between invocations (saving a TLS handshake per request), check it before reuse after a
 # freeze, and close it after a minute idle. Past a few hundred containers, put RDS Proxy between.
+# The check is skipped for a connection that answered less than a second ago (the shop's backend,
+# shop_project/postgresql/base.py): its round trip was a quarter of a cart page.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 

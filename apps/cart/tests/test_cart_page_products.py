@@ -113,3 +113,54 @@ class TestCartPageProducts:
         assert reads == 1
         assert "Walnut Desk Lamp" in page and "no longer available" not in page
         assert shopper.session[settings.CART_SESSION_ID]["items"] == {str(lamp.id): 3}
+
+
+def pairs_reads(client) -> tuple[int, str]:
+    """GET the cart page; how many queries read the bought-together pairs, and the page."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(CART)
+    assert response.status_code == 200
+    return sum("recommendations_productpair" in q["sql"] for q in captured.captured_queries), \
+        response.content.decode()
+
+
+@pytest.fixture
+def partner(lamp):
+    from apps.recommendations.models import ProductPair
+
+    mug = ProductFactory(name="Stoneware Mug", price=Decimal("7.00"))
+    ProductPair.objects.create(product=lamp, other=mug, count=3)
+    return mug
+
+
+class TestCartPageBoughtTogether:
+    """What was bought with the cart's products comes through the catalog cache too
+    (catalog_bought_together), with a page's promises."""
+
+    def test_a_second_view_reads_no_pairs(self, shopper, partner):
+        assert pairs_reads(shopper)[0] == 1
+        reads, page = pairs_reads(shopper)
+        assert reads == 0 and "Stoneware Mug" in page
+
+    def test_zero_cache_seconds_reads_them_every_time(self, shopper, partner, settings):
+        settings.CATALOG_CACHE_SECONDS = 0
+        pairs_reads(shopper)
+        assert pairs_reads(shopper)[0] == 1
+
+    def test_a_partner_withdrawn_in_this_process_leaves_the_list_at_once(self, shopper, partner):
+        assert pairs_reads(shopper)[0] == 1 and pairs_reads(shopper)[0] == 0
+        partner.available = False
+        partner.save()  # staff's save: the catalog cache forgets
+        reads, page = pairs_reads(shopper)
+        assert reads == 1 and "Stoneware Mug" not in page
+
+    def test_a_count_elsewhere_shows_within_cache_seconds(self, shopper, lamp, partner, clock):  # noqa: F811
+        from apps.recommendations.models import ProductPair
+
+        shade = ProductFactory(name="Linen Shade")
+        pairs_reads(shopper)
+        # A paid order counted in another process: no product saved, nothing forgotten here.
+        ProductPair.objects.create(product=lamp, other=shade, count=9)
+        assert "Linen Shade" not in pairs_reads(shopper)[1]
+        clock.advance(settings.CATALOG_CACHE_SECONDS)
+        assert "Linen Shade" in pairs_reads(shopper)[1]
