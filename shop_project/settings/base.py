@@ -74,7 +74,7 @@ INSTALLED_APPS = [
     "apps.payment",
     "apps.coupons",
     "apps.recommendations",
-    # Last: its ready() resumes the garbage collector the settings held off (startup.py).
+    # Last: its ready() gives the garbage collector back the thresholds the settings raised (startup.py).
     "shop_project.startup.StartupConfig",
 ]
 
@@ -126,7 +126,6 @@ TEMPLATES = [
         },
     },
 ]
-
 
 
 def shop_database(config: dict) -> dict:
