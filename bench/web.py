@@ -10,7 +10,8 @@ page, which makes the order's PaymentIntent at a localstripe the bench starts, a
 page). The framework floor is GET /healthz/, a view that returns "ok", served by the
 same workers through the same middleware; it is measured before and after the pages, and the
 pages are compared with the mean. Targets: list >= 0.5x the floor, detail >= 0.6x, in English
-and in Korean (the same pages under /ko/, with the Korean slugs).
+and in Korean (the same pages under /ko/, with the Korean slugs); the cart >= 0.5x, the
+journey >= 0.25x.
 
 Queries per page are counted in-process (Django's test client, CaptureQueriesContext) against
 PostgreSQL with 10 and with 10,000 products.
@@ -58,7 +59,9 @@ WORKERS = 2
 FILL_WARMUP_SECONDS = 10
 LOCALSTRIPE_PORT = int(os.environ.get("BENCH_LOCALSTRIPE_PORT", "8421"))
 # The catalog pages' targets hold in both languages (issue 12): the Korean ones are measured too.
-TARGETS = {"list": 0.5, "detail": 0.6, "list (ko)": 0.5, "detail (ko)": 0.6}
+# Issue 13's: the cart page, and the journey 3x faster a request than when it was filed (0.083x).
+TARGETS = {"list": 0.5, "detail": 0.6, "list (ko)": 0.5, "detail (ko)": 0.6, "cart": 0.5,
+           "checkout journey": 0.25}
 PAGES = ["list", "category", "detail", "list (ko)", "detail (ko)", "cart", "checkout journey"]
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -554,7 +557,8 @@ def start_gunicorn(env: dict[str, str], port: int, work: Path, workers: int = WO
 
 
 def session_with_cart(base: str, product_urls: list[str]) -> str:
-    """A shopper's session cookie holding a three-line cart, made over HTTP as a browser would."""
+    """The cookies of a shopper holding a three-line cart, made over HTTP as a browser would: the
+    session's, and the CSRF cookie its pages' forms set, which a browser sends back."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     for url in product_urls:
@@ -567,7 +571,7 @@ def session_with_cart(base: str, product_urls: list[str]) -> str:
     cart = opener.open(base + "/en/cart/").read().decode()
     if cart.count("/en/cart/remove/") != 3:
         raise SystemExit("could not make a session with a three-line cart")
-    return f"sessionid={cookies['sessionid']}"
+    return "; ".join(f"{name}={cookies[name]}" for name in ("sessionid", "csrftoken"))
 
 
 def write_lua(work: Path, name: str, lua: str, paths, journey: bool) -> Path:

@@ -58,16 +58,36 @@ def page_from_copy(request, template_name: str, context: dict) -> HttpResponse:
     context processor adds to it. The one of the layout's header (templates/base.html), the
     shopper's cart, is added here.
     """
-    context = {**header_cart(request), **context}
-    key = _copy_key(template_name, context)
-    if key is None or len(messages.get_messages(request)):
+    context = page_context(request, context)
+    html = page_copy(request, template_name, context)
+    if html is None:
         return render(request, template_name, context)
+    return page_for_visitor(request, html)
+
+
+def page_context(request, context: dict) -> dict:
+    """`context` with what the layout's header shows (the shopper's cart), as page_from_copy has it."""
+    return {**header_cart(request), **context}
+
+
+def page_copy(request, template_name: str, context: dict) -> str | None:
+    """The page's shared HTML, with its slots (page_for_visitor fills them), from the copy made
+    for this content or rendered now and kept; None for a page that must be rendered for this
+    visitor alone (it has notices, or a value the copy's key cannot describe).
+
+    `context` is a page_context(), the header's cart included.
+    """
+    if len(messages.get_messages(request)):
+        return None
+    key = _copy_key(template_name, context)
+    if key is None:
+        return None
     html = cache.get(key)
     if html is None:
         # No request: the switcher renders its slot for the path.
         html = render_to_string(template_name, {**context, "csrf_token": CSRF_TOKEN_SLOT})
         cache.set(key, html, PAGE_COPY_SECONDS)
-    return page_for_visitor(request, html)
+    return html
 
 
 class _Unknown(Exception):

@@ -10,10 +10,10 @@ from apps.cart.cart import Cart
 from apps.cart.forms import CartAddProductForm
 from apps.cart.page import cart_lines_for_page
 from apps.coupons.page import cart_page_coupon
-from apps.shop.catalog_cache import catalog_bought_together, catalog_products
+from apps.coupons.session import COUPON_SESSION_KEY
+from apps.shop.catalog_cache import CatalogPage, catalog_bought_together, catalog_cart_page, catalog_products
 from apps.shop.models import Product
 from shop_project.marks import product_text, sentence
-from shop_project.page_copies import page_from_copy
 
 
 @require_POST
@@ -51,11 +51,17 @@ def cart_remove(request, product_id):
 def cart_detail(request):
     # The lines' products from the catalog cache (its freshness); checkout reads the database.
     cart = Cart(request.session, products=catalog_products)
+    # Kept whole by its contents, unless it shows more than its lines: an applied coupon (its uses
+    # change in every process), or a damaged session value, which the page rewrites.
+    contents = None if cart.damaged or COUPON_SESSION_KEY in request.session else cart.quantities()
+    return catalog_cart_page(request, contents, lambda: _cart_page(request, cart))
+
+
+def _cart_page(request, cart: Cart) -> CatalogPage:
     # Each line's quantity form is rendered by {% cart_quantity_fields %}, once per process.
     lines = cart_lines_for_page(request, cart)
     # The coupon box and totals (a query when a coupon is applied), and what was bought with the
     # cart's products (through the catalog cache: a query when it holds no fresh list for them).
     extras = {**cart_page_coupon(request, lines),
               "bought_together": catalog_bought_together(line.product.id for line in lines)}
-    # Rendered once per content shown (shop_project.page_copies), filled in per visitor.
-    return page_from_copy(request, "cart/detail.html", {"cart": cart, "lines": lines, **extras})
+    return CatalogPage("cart/detail.html", {"cart": cart, "lines": lines, **extras})

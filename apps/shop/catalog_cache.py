@@ -27,20 +27,29 @@ import hashlib
 import itertools
 import threading
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from time import monotonic
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
 from apps.recommendations.selectors import bought_with_cart
 from apps.shop.models import Product
 from apps.shop.translation import columns
-from shop_project.page_copies import CSRF_TOKEN_SLOT, page_for_visitor, page_from_copy
+from shop_project.page_copies import (
+    CSRF_TOKEN_SLOT,
+    page_context,
+    page_copy,
+    page_for_visitor,
+    page_from_copy,
+)
 
 # Pages made before the latest change that concerns them carry an older number and are never
 # served again. Each change takes a higher number than any before, for every page (_generation) or
@@ -50,6 +59,9 @@ _generations = itertools.count(1)
 _generation = 0
 _product_generations: dict[int, int] = {}
 _changing = threading.Lock()
+# While catalog_cart_page() builds a page: the time of the oldest read it shows ([made_at]), which
+# the entries read from the cache lower. Per thread and task, as requests are.
+_oldest_read: ContextVar[list[float] | None] = ContextVar("catalog_oldest_read", default=None)
 
 
 class CatalogPage(NamedTuple):
@@ -100,10 +112,10 @@ def catalog_products(product_ids: Iterable[int]) -> dict[int, Product]:
     """
     language = get_language()
     keys = {f"shop:product:{language}:{product_id}": product_id for product_id in product_ids}
-    products = {
-        keys[key]: entry.content for key, entry in cache.get_many(list(keys)).items()
-        if _is_fresh(entry, keys[key])
-    }
+    cached = cache.get_many(list(keys)).items()
+    fresh = {keys[key]: entry for key, entry in cached if _is_fresh(entry, keys[key])}
+    _shown(entry.made_at for entry in fresh.values())
+    products = {product_id: entry.content for product_id, entry in fresh.items()}
     missing = [product_id for product_id in keys.values() if product_id not in products]
     if not missing:
         return products
@@ -133,12 +145,52 @@ def catalog_bought_together(product_ids: Iterable[int]) -> list[Product]:
     key = f"shop:bought-together:{ids}"
     entry = cache.get(key)
     if entry is not None and _is_fresh(entry, None):
+        _shown([entry.made_at])
         return entry.content
     generation, made_at = _page_generation(None), monotonic()
     products = bought_with_cart(product_ids=product_ids)
     if settings.CATALOG_CACHE_SECONDS > 0:
         cache.set(key, _Entry(generation, made_at, products), settings.CATALOG_CACHE_SECONDS)
     return products
+
+
+def catalog_cart_page(
+    request, contents: dict[int, int] | None, build: Callable[[], CatalogPage]
+) -> HttpResponse:
+    """The cart page for `contents` ({product id: quantity}, the lines in their order), from the
+    copy kept for them in this language when it is fresh, else made from build().
+
+    build() may read only through this cache (catalog_products, catalog_bought_together) and the
+    contents: the copy then holds the promises of those reads, never served more than
+    CATALOG_CACHE_SECONDS after the oldest of them began, nor after a change this process made
+    to any product or a sale of one of the lines. `contents` None means the page shows more than
+    that (an applied coupon, whose uses change in every process): it is made every time, and so
+    is a page with notices. The HTML is shared (shop_project.page_copies): the same cart's page
+    serves every shopper holding it, each with their own CSRF token and path.
+    """
+    keep = bool(contents) and settings.CATALOG_CACHE_SECONDS > 0 and not len(messages.get_messages(request))
+    if keep:
+        product_ids = list(contents)
+        lines = hashlib.blake2b(repr(list(contents.items())).encode(), digest_size=16).hexdigest()
+        key = f"shop:cart-page:{get_language()}:{lines}"
+        entry = cache.get(key)
+        if entry is not None and _is_fresh(entry, *product_ids):
+            return page_for_visitor(request, entry.content)
+        # Taken before the reads, as for a page; the reads lower made_at to the oldest they show.
+        generation, oldest = _page_generation(*product_ids), [monotonic()]
+        reads = _oldest_read.set(oldest)
+    try:
+        page = build()
+    finally:
+        if keep:
+            _oldest_read.reset(reads)
+    context = page_context(request, page.context)
+    html = page_copy(request, page.template_name, context)
+    if html is None:  # the page has notices, or shows what a copy cannot be keyed by
+        return render(request, page.template_name, context)
+    if keep:
+        cache.set(key, _Entry(generation, oldest[0], html), settings.CATALOG_CACHE_SECONDS)
+    return page_for_visitor(request, html)
 
 
 def catalog_changed() -> None:
@@ -172,15 +224,23 @@ def _forget_pages(product_ids: list[int] | None = None) -> None:
             _product_generations.update(dict.fromkeys(product_ids, generation))
 
 
-def _page_generation(product_id: int | None) -> int:
-    return max(_generation, _product_generations.get(product_id, 0))
+def _page_generation(*product_ids: int | None) -> int:
+    """The number of a page showing these products' stock (None: none), made now."""
+    return max([_generation, *(_product_generations.get(product_id, 0) for product_id in product_ids)])
 
 
-def _is_fresh(entry: _Entry, product_id: int | None) -> bool:
+def _is_fresh(entry: _Entry, *product_ids: int | None) -> bool:
     # The cache's own timeout frees the memory; this check is the promise, on a clock that
     # never jumps.
-    return (entry.generation == _page_generation(product_id)
+    return (entry.generation == _page_generation(*product_ids)
             and monotonic() - entry.made_at < settings.CATALOG_CACHE_SECONDS)
+
+
+def _shown(made_at: Iterable[float]) -> None:
+    """A page being made by catalog_cart_page() shows entries read at these times."""
+    oldest = _oldest_read.get()
+    if oldest is not None:
+        oldest[0] = min([oldest[0], *made_at])
 
 
 def _is_personal(request) -> bool:
