@@ -6,7 +6,7 @@ jar: the middleware, the session's query, the view, the templates and the respon
 HTTP parsing or the network. A quick, repeatable figure for one change on a shared machine,
 where wrk's figures are noise; `make bench` (web.py) remains the measure of record.
 
-    .venv/bin/python bench/profile_pages.py [--requests 1000] [--profile] [--pages cart healthz]
+    .venv/bin/python bench/profile_pages.py [--requests 1000] [--profile] [--queries] [--pages cart healthz]
 
 Pages: healthz (the floor), cart (a session holding three lines), and the checkout journey's
 steps: product (a product page with a session), add (POST /en/cart/add/), checkout (the form),
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--pages", nargs="+", choices=PAGES, default=["healthz", "cart"])
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--queries", action="store_true", help="print each page's SQL, once")
     parser.add_argument("--pairs", type=int, default=PAIRS_PER_CART_PRODUCT,
                         help="products each cart product was bought with (0: none, as web.py's database)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -217,6 +218,9 @@ def run_pages(args) -> None:
         request()
         queries = len(connection.queries)
         connection.force_debug_cursor = False
+        if args.queries:
+            for query in connection.queries:
+                print(f"    {query['time']} s  {query['sql'][:300]}")
         profiler = cProfile.Profile() if args.profile else None
         seconds = 0.0
         for _ in range(args.requests):
