@@ -119,7 +119,8 @@ def buy(buyer: Buyer, port: int, release: threading.Barrier, t0: list[float]) ->
             "POST", "/en/orders/create/",
             {**CUSTOMER, "csrfmiddlewaretoken": token.group(1), "shown": shown.group(1)})
         buyer.checkout_ms = session.times[-1]
-        if status == 302 and "/en/orders/created/" in location:
+        # Placed: checkout leads to the order's payment page (the sale ends there, unpaid).
+        if status == 302 and "/en/payment/process/?order=" in location:
             return finish(buyer, "sold", location, t0)
         if status == 200 and OUT_OF_STOCK in page:
             return finish(buyer, "refused", "out of stock at checkout", t0)
@@ -180,7 +181,9 @@ def product_ids(count: int) -> list[int]:
 def reset(stock: list[tuple[int, int]], warmup_product: int) -> None:
     """No orders or sessions; the sale's products hold their units, every other product none."""
     with web.admin_connection(DATABASE) as conn:
-        conn.execute("TRUNCATE orders_orderitem, orders_earliercarttoken, orders_order, django_session")
+        # CASCADE: with the orders, every table that refers to one (items, cart tokens, the counted
+        # orders of bought-together), whichever app added it.
+        conn.execute("TRUNCATE orders_order, django_session CASCADE")
         conn.execute("UPDATE shop_product SET stock = 0, available = true")
         conn.execute("UPDATE shop_product SET stock = 10000 WHERE id = %s", [warmup_product])
         with conn.cursor() as cursor:
@@ -236,8 +239,8 @@ def warm_up(port: int, product_id: int, url: str) -> None:
     bad = [b.detail for b in crowd if b.outcome != "sold"]
     if bad:
         raise SystemExit(f"the warm-up checkouts failed: {bad[:3]}")
-    with web.admin_connection(DATABASE) as conn:  # the sale starts with no orders
-        conn.execute("TRUNCATE orders_orderitem, orders_earliercarttoken, orders_order, django_session")
+    with web.admin_connection(DATABASE) as conn:  # the sale starts with no orders (as in reset())
+        conn.execute("TRUNCATE orders_order, django_session CASCADE")
 
 
 def outcome(crowd: list[Buyer], stock: list[tuple[int, int]], wall: float, log: str) -> dict:
