@@ -25,11 +25,6 @@ CART = reverse("cart:cart_detail")
 
 
 @pytest.fixture
-def lamp():
-    return ProductFactory(name="Walnut Desk Lamp", price=Decimal("10.00"), stock=3)
-
-
-@pytest.fixture
 def shopper(client, lamp):
     client.post(reverse("cart:cart_add", args=[lamp.id]), {"quantity": 3})
     return client
