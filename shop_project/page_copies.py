@@ -70,12 +70,13 @@ def page_context(request, context: dict) -> dict:
     return {**header_cart(request), **context}
 
 
-def page_copy(request, template_name: str, context: dict) -> str | None:
+def page_copy(request, template_name: str, context: dict, *, keep: bool = True) -> str | None:
     """The page's shared HTML, with its slots (page_for_visitor fills them), from the copy made
     for this content or rendered now and kept; None for a page that must be rendered for this
     visitor alone (it has notices, or a value the copy's key cannot describe).
 
-    `context` is a page_context(), the header's cart included.
+    `context` is a page_context(), the header's cart included. keep=False renders a missing
+    copy without keeping it (for a caller that keeps the HTML itself).
     """
     if len(messages.get_messages(request)):
         return None
@@ -86,7 +87,8 @@ def page_copy(request, template_name: str, context: dict) -> str | None:
     if html is None:
         # No request: the switcher renders its slot for the path.
         html = render_to_string(template_name, {**context, "csrf_token": CSRF_TOKEN_SLOT})
-        cache.set(key, html, PAGE_COPY_SECONDS)
+        if keep:
+            cache.set(key, html, PAGE_COPY_SECONDS)
     return html
 
 

@@ -50,6 +50,7 @@ def cart_remove(request, product_id):
 
 def cart_detail(request):
     # The lines' products from the catalog cache (its freshness); checkout reads the database.
+    # Its lines are read only inside _cart_page, where catalog_cart_page sees how old the reads are.
     cart = Cart(request.session, products=catalog_products)
     # Kept whole by its contents, unless it shows more than its lines: an applied coupon (its uses
     # change in every process), or a damaged session value, which the page rewrites.

@@ -3,18 +3,19 @@
 It is the only cache of catalog data, and it promises three things:
 - a page is never served more than CATALOG_CACHE_SECONDS after the reads it shows began;
 - after catalog_changed() this process serves no page made before the change;
-- after catalog_stock_changed(ids) it serves none of those products' own pages made before it.
+- after catalog_stock_changed(ids) it serves none of those products' own pages made before it,
+  nor a kept cart page holding one of them.
 Each process keeps its own cache (a Lambda container, a gunicorn worker: LocMemCache, no server),
 so another process shows a change within CATALOG_CACHE_SECONDS. catalog_changed() runs when a
 Product or Category is saved or deleted (signals.py); checkout, which takes stock with queryset
-updates (no signal), calls catalog_stock_changed(): only a product's own page shows its stock, so
-a sale leaves the lists and the other products' pages in the cache.
+updates (no signal), calls catalog_stock_changed(): only a product's own page and a cart page
+holding it show its stock, so a sale leaves the lists and the other products' pages in the cache.
 
 A page is kept once per language (the key names the active one: a Korean page is never served
 to an English visitor); the generations are the same for all languages, so a change forgets both.
 
-Shoppers with a session (a cart, notices, staff) always get the page made from the database:
-what they see next to their cart is current, and their pages never enter the cache.
+Shoppers with a session (a cart, notices, staff) always get catalog pages made from the
+database: what they see next to their cart is current, and those pages never enter the cache.
 
 The cart page reads its lines' products through catalog_products(), with the same promises per
 product (at most CATALOG_CACHE_SECONDS old; none read before a change this process made to it, a
@@ -171,8 +172,8 @@ def catalog_cart_page(
     keep = bool(contents) and settings.CATALOG_CACHE_SECONDS > 0 and not len(messages.get_messages(request))
     if keep:
         product_ids = list(contents)
-        lines = hashlib.blake2b(repr(list(contents.items())).encode(), digest_size=16).hexdigest()
-        key = f"shop:cart-page:{get_language()}:{lines}"
+        contents_digest = hashlib.blake2b(repr(list(contents.items())).encode(), digest_size=16).hexdigest()
+        key = f"shop:cart-page:{get_language()}:{contents_digest}"
         entry = cache.get(key)
         if entry is not None and _is_fresh(entry, *product_ids):
             return page_for_visitor(request, entry.content)
@@ -185,7 +186,8 @@ def catalog_cart_page(
         if keep:
             _oldest_read.reset(reads)
     context = page_context(request, page.context)
-    html = page_copy(request, page.template_name, context)
+    # Kept here, it need not also be kept by its context (page_copy's own copy).
+    html = page_copy(request, page.template_name, context, keep=not keep)
     if html is None:  # the page has notices, or shows what a copy cannot be keyed by
         return render(request, page.template_name, context)
     if keep:
