@@ -28,6 +28,7 @@ import hashlib
 import itertools
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from contextvars import ContextVar
 from time import monotonic
 from typing import Any, NamedTuple
@@ -60,8 +61,8 @@ _generations = itertools.count(1)
 _generation = 0
 _product_generations: dict[int, int] = {}
 _changing = threading.Lock()
-# While catalog_cart_page() builds a page: the time of the oldest read it shows ([made_at]), which
-# the entries read from the cache lower. Per thread and task, as requests are.
+# While catalog_cart_page() builds a page (_reads_timed): the time of the oldest read it shows
+# ([made_at]), which the entries read from the cache lower. Per thread and task, as requests are.
 _oldest_read: ContextVar[list[float] | None] = ContextVar("catalog_oldest_read", default=None)
 
 
@@ -115,7 +116,7 @@ def catalog_products(product_ids: Iterable[int]) -> dict[int, Product]:
     keys = {f"shop:product:{language}:{product_id}": product_id for product_id in product_ids}
     cached = cache.get_many(list(keys)).items()
     fresh = {keys[key]: entry for key, entry in cached if _is_fresh(entry, keys[key])}
-    _shown(entry.made_at for entry in fresh.values())
+    _report_read_times(entry.made_at for entry in fresh.values())
     products = {product_id: entry.content for product_id, entry in fresh.items()}
     missing = [product_id for product_id in keys.values() if product_id not in products]
     if not missing:
@@ -146,7 +147,7 @@ def catalog_bought_together(product_ids: Iterable[int]) -> list[Product]:
     key = f"shop:bought-together:{ids}"
     entry = cache.get(key)
     if entry is not None and _is_fresh(entry, None):
-        _shown([entry.made_at])
+        _report_read_times([entry.made_at])
         return entry.content
     generation, made_at = _page_generation(None), monotonic()
     products = bought_with_cart(product_ids=product_ids)
@@ -170,21 +171,17 @@ def catalog_cart_page(
     serves every shopper holding it, each with their own CSRF token and path.
     """
     keep = bool(contents) and settings.CATALOG_CACHE_SECONDS > 0 and not len(messages.get_messages(request))
+    product_ids = list(contents) if keep else []
     if keep:
-        product_ids = list(contents)
         contents_digest = hashlib.blake2b(repr(list(contents.items())).encode(), digest_size=16).hexdigest()
         key = f"shop:cart-page:{get_language()}:{contents_digest}"
         entry = cache.get(key)
         if entry is not None and _is_fresh(entry, *product_ids):
             return page_for_visitor(request, entry.content)
-        # Taken before the reads, as for a page; the reads lower made_at to the oldest they show.
-        generation, oldest = _page_generation(*product_ids), [monotonic()]
-        reads = _oldest_read.set(oldest)
-    try:
+    # Taken before the reads, as for a page; the reads lower made_at to the oldest they show.
+    generation = _page_generation(*product_ids)
+    with _reads_timed() as oldest:
         page = build()
-    finally:
-        if keep:
-            _oldest_read.reset(reads)
     context = page_context(request, page.context)
     # Kept here, it need not also be kept by its context (page_copy's own copy).
     html = page_copy(request, page.template_name, context, keep=not keep)
@@ -238,8 +235,20 @@ def _is_fresh(entry: _Entry, *product_ids: int | None) -> bool:
             and monotonic() - entry.made_at < settings.CATALOG_CACHE_SECONDS)
 
 
-def _shown(made_at: Iterable[float]) -> None:
-    """A page being made by catalog_cart_page() shows entries read at these times."""
+@contextmanager
+def _reads_timed():
+    """While a page is made: [the time of the oldest read it shows], which starts as now and which
+    the cache's reads lower to the entries they use (_report_read_times)."""
+    oldest = [monotonic()]
+    token = _oldest_read.set(oldest)
+    try:
+        yield oldest
+    finally:
+        _oldest_read.reset(token)
+
+
+def _report_read_times(made_at: Iterable[float]) -> None:
+    """The page being made (_reads_timed) shows cache entries read at these times."""
     oldest = _oldest_read.get()
     if oldest is not None:
         oldest[0] = min([oldest[0], *made_at])
