@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from apps.coupons.models import Coupon
-from apps.orders.models import Order
-from apps.orders.tests.checkout import place_order
+from apps.orders.models import ConfirmationStatus, Order
+from apps.orders.tests.checkout import checkout_form, place_order, placed_order_id
+from apps.orders.tests.factories import CUSTOMER
 from apps.recommendations.models import ProductPair
 from apps.shop.models import Product
 from apps.shop.tests.factories import CategoryFactory, ProductFactory
@@ -86,6 +87,13 @@ COUPON_QUERIES = 1
 # session never recorded offers nothing again that was ordered), the cart's products. What the page
 # showed is signed into the form, which costs no query.
 CHECKOUT_FORM_QUERIES = 3
+# Placing the order (POST of the checkout form): session; in its transaction (here a savepoint and
+# its release) the cart's products locked, the orders consuming or grown from the cart's tokens
+# (one query), the unpaid-orders cap (its locks, then one count of the address's and the
+# session's), the order, the cart's earlier tokens, its items, every line's stock taken (one
+# UPDATE): 11. After the commit the broker's confirm is marked on the order in a transaction of
+# its own (in production BEGIN, SET LOCAL, UPDATE, COMMIT; here a savepoint, UPDATE, release): 3.
+ORDER_PLACED_QUERIES = 11 + 3
 # The first view of the thank-you page: session, the orders placed from the cart's tokens, the
 # settling write under the session row's lock (savepoint, SELECT ... FOR UPDATE, UPDATE, release;
 # in production its own transaction), then the order and its items joined to their products.
@@ -93,12 +101,12 @@ THANK_YOU_QUERIES = 8
 
 # The payment page, reloaded (the order's PaymentIntent exists, the cart settled): session, the
 # order and its items joined to their products (2), then under the order's row lock (here a
-# savepoint, its release; 2) the locked order and its items for the amount (2). Its first load
-# after checkout also finds the order from the cart's tokens and settles the cart (that query,
-# then the session row locked and written with their savepoint: 5) and stores the new
-# PaymentIntent's id (1). The Stripe calls are HTTP, not queries.
-PAYMENT_PAGE_QUERIES = 7
-PAYMENT_PAGE_FIRST_LOAD_QUERIES = 13
+# savepoint, its release; 2) the order's status and PaymentIntent id (1: the amount is the
+# items'). Its first load after checkout also finds the order from the cart's tokens and settles
+# the cart (that query, then the session row locked and written with their savepoint: 5) and
+# stores the new PaymentIntent's id (1). The Stripe calls are HTTP, not queries.
+PAYMENT_PAGE_QUERIES = 6
+PAYMENT_PAGE_FIRST_LOAD_QUERIES = 12
 # The card form's SetupIntent (POST /payment/setup/, on submit, after the page settled the cart,
 # so no orders are looked for from its tokens): session, the order's status. The SetupIntent is
 # HTTP.
@@ -147,6 +155,16 @@ class TestQueryCounts:
         client, _ = shopper
         with django_assert_num_queries(CHECKOUT_FORM_QUERIES):
             assert client.get(reverse("orders:order_create")).status_code == 200
+
+    def test_checkout_places_the_order(self, shopper, django_assert_num_queries,
+                                       django_capture_on_commit_callbacks):
+        client, in_cart = shopper
+        form = {**checkout_form(client), **CUSTOMER}
+        with django_assert_num_queries(ORDER_PLACED_QUERIES):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = client.post(reverse("orders:order_create"), form)
+        assert placed_order_id(response) == Order.objects.get().id
+        assert Order.objects.get().confirmation_status == ConfirmationStatus.QUEUED
 
     def test_thank_you_page(self, shopper, django_assert_num_queries):
         client, _ = shopper

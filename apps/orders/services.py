@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import smtplib
 import socket
 import sys
@@ -14,13 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import reduce
 from importlib import import_module
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Value, When
 from django.utils import timezone, translation
 
 from apps.coupons.discount import order_totals
@@ -144,12 +146,11 @@ def _place_order(
     tokens = [token for token in (cart_token, *earlier_cart_tokens) if token]
     # An earlier state of the cart that became an order meanwhile means those goods are sold;
     # so does this state when a later one, grown from it, became an order (EarlierCartToken).
-    placed = dict(Order.objects.filter(cart_token__in=tokens).values_list("cart_token", "id"))
-    if cart_token in placed:
-        return Order.objects.get(id=placed[cart_token])
-    placed.update(EarlierCartToken.objects.filter(token__in=tokens).values_list("token", "order_id"))
+    placed = selectors.orders_of_cart_tokens(tokens=tokens)
+    if placed.get(cart_token, (None, False))[1]:
+        return Order.objects.get(id=placed[cart_token][0])
     if placed:
-        consumed_token, order_id = next(iter(placed.items()))
+        consumed_token, (order_id, _) = next(iter(placed.items()))
         raise CartAlreadyOrderedError(order_id=order_id, cart_token=consumed_token)
 
     found = {product.id: product for product in products}
@@ -187,21 +188,32 @@ def _place_order(
         OrderItem(order=order, product=product, price=product.price, quantity=quantities[product.id])
         for product in products
     )
-    for product in products:
-        # A difference, never an absolute value: whatever else changed the row since it was read
-        # (a restock saved by staff) stays. The condition is the last guard against overselling.
-        taken = Product.objects.filter(id=product.id, stock__gte=quantities[product.id]).update(
-            stock=F("stock") - quantities[product.id]
-        )
-        if not taken:
-            available = Product.objects.values_list("stock", flat=True).get(id=product.id)
-            raise OutOfStockError([Shortage(product.id, product.name, available, quantities[product.id])])
+    _stock_take(products, quantities)
     # Their product pages say how many are left (no other page does); queryset updates send no
     # signal to say so.
     catalog_stock_changed(product.id for product in products)
     # Published only once the order is committed, so no worker can look for it too early.
     transaction.on_commit(lambda: order_confirmation_publish(order_id=order.id))
     return order
+
+
+def _stock_take(products: list[Product], quantities: dict[int, int]) -> None:
+    """Take every line's units from its product's stock, in one UPDATE.
+
+    A difference, never an absolute value: whatever else changed a row since it was read (a
+    restock saved by staff) stays. Each row's condition (enough in stock) is the last guard
+    against overselling: a line it stops raises OutOfStockError, which rolls the order back.
+    """
+    enough = reduce(operator.or_, (Q(id=p.id, stock__gte=quantities[p.id]) for p in products))
+    less = Case(*(When(id=p.id, then=F("stock") - quantities[p.id]) for p in products), default=F("stock"),
+                output_field=Product._meta.get_field("stock"))
+    if Product.objects.filter(enough).update(stock=less) == len(products):
+        return
+    available = dict(Product.objects.filter(id__in=quantities).values_list("id", "stock"))
+    raise OutOfStockError([
+        Shortage(p.id, p.name, available.get(p.id, 0), quantities[p.id])
+        for p in products if available.get(p.id, 0) < quantities[p.id]
+    ])
 
 
 def order_language(language: str) -> str:
@@ -217,19 +229,28 @@ def _unpaid_orders_within_cap(*, email: str, session_ref: str) -> None:
     unpaid orders. Two checkouts of one address at once queue on a transaction-scoped lock of
     that address (and of the session) so that the second counts the first's order: without it
     both would count below the cap and both place. Only orders with a payment deadline count:
-    those from before payments existed are not open, and never expire."""
-    keys = [f"email:{email.strip().upper()}"] + ([f"session:{session_ref}"] if session_ref else [])
+    those from before payments existed are not open, and never expire.
+
+    Two statements: the locks, then the counts. Not one: a statement reads the snapshot of its
+    start, which would be taken before its locks were granted and miss the order they waited for.
+    """
+    email = email.strip()
+    keys = [f"email:{email.upper()}"] + ([f"session:{session_ref}"] if session_ref else [])
     if connection.vendor == "postgresql":
+        # One order for everyone (sorted keys, taken left to right): no deadlock between two checkouts.
+        lock_ids = [int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+                    for key in sorted(keys)]
         with connection.cursor() as cursor:
-            for key in sorted(keys):  # one order for everyone: no deadlock between two checkouts
-                digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-                lock_id = int.from_bytes(digest, "big", signed=True)
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+            cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(%s)"] * len(lock_ids)), lock_ids)
+    holders = {"email": Q(email__iexact=email)}
+    if session_ref:
+        holders["session"] = Q(session_ref=session_ref)
     unpaid = Order.objects.filter(status=OrderStatus.AWAITING_PAYMENT, payment_deadline__isnull=False)
+    counts = unpaid.filter(reduce(operator.or_, holders.values())).aggregate(
+        **{holder: Count("id", filter=q) for holder, q in holders.items()}
+    )
     limit = settings.SHOP_MAX_UNPAID_ORDERS
-    if unpaid.filter(email__iexact=email.strip()).count() >= limit or (
-        session_ref and unpaid.filter(session_ref=session_ref).count() >= limit
-    ):
+    if any(count >= limit for count in counts.values()):
         raise TooManyUnpaidOrdersError(limit)
 
 

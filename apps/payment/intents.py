@@ -137,16 +137,20 @@ def _failure_message(error: Mapping) -> str:
     return error.get("message") or gettext("Your payment failed.")
 
 
-def payment_start(*, order_id: int) -> PaymentIntentState:
+def payment_start(*, order: Order) -> PaymentIntentState:
     """The order's PaymentIntent, created the first time and reused after (see the module's docstring).
 
+    `order` is the one the page shows, with its items (selectors.order_with_items): its amount
+    is theirs, and its status and PaymentIntent id are read again under the row lock. (Should
+    staff change its items meanwhile, `payment_confirm` charges what they are when it pays.)
     Raises OrderNotPayableError for an order that is not awaiting payment, PaymentProviderError
     when Stripe fails.
     """
     with _stripe_errors():
         with transaction.atomic():
-            order = _locked_awaiting_payment(order_id)
-            intent = _payable_intent(order)
+            locked = Order.objects.select_for_update().values_list("status", "stripe_id").get(id=order.id)
+            order.status, order.stripe_id = locked
+            intent = _payable_intent(_awaiting_payment(order))
     return PaymentIntentState.of(intent)
 
 
@@ -216,9 +220,12 @@ def payment_state(*, order_id: int) -> PaymentIntentState | None:
 
 
 def _locked_awaiting_payment(order_id: int) -> Order:
-    order = Order.objects.select_for_update().get(id=order_id)
+    return _awaiting_payment(Order.objects.select_for_update().get(id=order_id))
+
+
+def _awaiting_payment(order: Order) -> Order:
     if order.status != OrderStatus.AWAITING_PAYMENT:
-        raise OrderNotPayableError(order_id, order.get_status_display().lower())
+        raise OrderNotPayableError(order.id, order.get_status_display().lower())
     return order
 
 

@@ -71,7 +71,7 @@ def payment_process(request):
         context["not_payable"] = order.status
         return render(request, "payment/process.html", context)
     try:
-        intent = intents.payment_start(order_id=order.id)
+        intent = intents.payment_start(order=order)
     except intents.OrderNotPayableError as error:
         context["not_payable"] = error.status
     except intents.PaymentProviderError as error:

@@ -8,7 +8,7 @@ from functools import partial
 import pytest
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -174,11 +174,28 @@ class TestOrderCreate:
         with CaptureQueriesContext(connection) as queries:
             filled_cart.post(CREATE_URL, fields)
 
-        stock_updates = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "shop_product"')]
-        assert len(stock_updates) == 2, stock_updates
-        for sql, quantity in zip(stock_updates, (2, 3), strict=True):
-            assert f'SET "stock" = ("shop_product"."stock" - {quantity})' in sql, sql
-            assert f'"shop_product"."stock" >= {quantity}' in sql, sql
+        # One UPDATE takes every line's units, each on the condition that they are in stock.
+        [sql] = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "shop_product"')]
+        for product, quantity in ((lamp, 2), (mug, 3)):
+            taken = f'WHEN ("shop_product"."id" = {product.id}) THEN ("shop_product"."stock" - {quantity})'
+            assert taken in sql
+            assert f'("shop_product"."id" = {product.id} AND "shop_product"."stock" >= {quantity})' in sql
+
+    def test_a_line_short_of_stock_at_the_update_takes_nothing(self, lamp, mug):
+        # The UPDATE's condition is the last guard, behind the row locks and the check of stock
+        # that checkout makes first: called past that check, it names the line and, rolled back
+        # with the order's transaction, leaves every product's stock as it was.
+        Product.objects.filter(id=lamp.id).update(stock=1)
+        Product.objects.filter(id=mug.id).update(stock=5)
+        products = list(Product.objects.filter(id__in=[lamp.id, mug.id]).order_by("id"))
+
+        with pytest.raises(OutOfStockError) as refused, transaction.atomic():
+            services._stock_take(products, {lamp.id: 2, mug.id: 1})
+
+        [shortage] = refused.value.shortages
+        assert (shortage.product_id, shortage.available, shortage.wanted) == (lamp.id, 1, 2)
+        assert dict(Product.objects.filter(id__in=[lamp.id, mug.id]).values_list("id", "stock")) == {
+            lamp.id: 1, mug.id: 5}
 
     def test_last_units_can_be_bought(self, client, lamp):
         lamp.stock = 2
