@@ -94,6 +94,24 @@ class TestUnpaidOrdersCap:
         other = shopper_with_cart(ProductFactory(stock=5))
         assert placed(place_order(other, {**CUSTOMER, "email": "someone-else@example.com"}))
 
+    def test_each_count_has_its_own_limit(self):
+        # LIMIT - 1 of the address's and LIMIT - 1 of the session's: under each limit, so the
+        # order is placed, and it is the session's LIMIT-th: its next one is refused.
+        client = shopper_with_cart(ProductFactory(stock=5))
+        open_orders(CUSTOMER["email"], LIMIT - 1)
+        open_orders("other@example.com", LIMIT - 1, session_ref=session_reference(client.session))
+        assert placed(place_order(client))
+
+        shopper_with_cart(ProductFactory(stock=5), client)
+        assert REFUSED in place_order(client, {**CUSTOMER, "email": "third@example.com"}).content.decode()
+
+    def test_an_address_far_over_the_limit_is_refused(self):
+        # Placed by staff, or from before the cap was lowered: far more than the limit, of which
+        # the cap reads a bounded few.
+        open_orders(CUSTOMER["email"].lower(), 5 * LIMIT)
+
+        assert REFUSED in place_order(shopper_with_cart(ProductFactory(stock=5))).content.decode()
+
     def test_a_paid_order_frees_a_place(self):
         first, _ = open_orders(CUSTOMER["email"], LIMIT)
         Order.objects.filter(id=first.id).update(status=OrderStatus.PAID, paid=True)
