@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -48,7 +49,7 @@ DATABASE = web.BIG_DB + "_flash"
 WORKERS, THREADS = 2, 8
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SHOWN_INPUT = re.compile(r'name="shown" value="([^"]+)"')
-CUSTOMER = {"first_name": "Flash", "last_name": "Buyer", "email": "buyer@example.com",
+CUSTOMER = {"first_name": "Flash", "last_name": "Buyer",
             "address": "1 Loop Road", "postal_code": "12345", "city": "Localhost"}
 OUT_OF_STOCK = "Not enough stock for"
 TIMEOUT = 120
@@ -64,6 +65,8 @@ class Buyer:
     detail: str = ""
     checkout_ms: float | None = None
     done_at: float | None = None  # seconds after the release
+    # An address of its own: unpaid orders are capped per address (SHOP_MAX_UNPAID_ORDERS).
+    email: str = field(default_factory=lambda: f"buyer-{uuid.uuid4().hex[:12]}@example.com")
     request_ms: list[float] = field(default_factory=list)
 
 
@@ -117,7 +120,8 @@ def buy(buyer: Buyer, port: int, release: threading.Barrier, t0: list[float]) ->
             return finish(buyer, "error" if status >= 500 else "unexpected", f"checkout form {status}", t0)
         status, location, page = session.request(
             "POST", "/en/orders/create/",
-            {**CUSTOMER, "csrfmiddlewaretoken": token.group(1), "shown": shown.group(1)})
+            {**CUSTOMER, "email": buyer.email, "csrfmiddlewaretoken": token.group(1),
+             "shown": shown.group(1)})
         buyer.checkout_ms = session.times[-1]
         # Placed: checkout leads to the order's payment page (the sale ends there, unpaid).
         if status == 302 and "/en/payment/process/?order=" in location:

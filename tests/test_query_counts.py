@@ -88,12 +88,12 @@ COUPON_QUERIES = 1
 # showed is signed into the form, which costs no query.
 CHECKOUT_FORM_QUERIES = 3
 # Placing the order (POST of the checkout form): session; in its transaction (here a savepoint and
-# its release) the cart's products locked, the orders consuming or grown from the cart's tokens
-# (one query), the unpaid-orders cap (its locks, then one count of the address's and the
-# session's), the order, the cart's earlier tokens, its items, every line's stock taken (one
-# UPDATE): 11. After the commit the broker's confirm is marked on the order in a transaction of
+# its release) the cart's products locked, the orders consuming the cart's tokens and those grown
+# from them (2), the unpaid-orders cap (its locks, then the address's and the session's orders
+# in one query), the order, the cart's earlier tokens, its items, every line's stock taken (one
+# UPDATE): 12. After the commit the broker's confirm is marked on the order in a transaction of
 # its own (in production BEGIN, SET LOCAL, UPDATE, COMMIT; here a savepoint, UPDATE, release): 3.
-ORDER_PLACED_QUERIES = 11 + 3
+ORDER_PLACED_QUERIES = 12 + 3
 # The first view of the thank-you page: session, the orders placed from the cart's tokens, the
 # settling write under the session row's lock (savepoint, SELECT ... FOR UPDATE, UPDATE, release;
 # in production its own transaction), then the order and its items joined to their products.

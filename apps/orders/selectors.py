@@ -3,10 +3,10 @@
 import uuid
 from decimal import Decimal
 
-from django.db.models import BooleanField, DecimalField, ExpressionWrapper, F, Prefetch, QuerySet, Sum, Value
+from django.db.models import DecimalField, ExpressionWrapper, F, Prefetch, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from apps.orders.models import EarlierCartToken, Order, OrderItem
+from apps.orders.models import Order, OrderItem
 
 
 def orders_with_totals() -> QuerySet[Order]:
@@ -23,25 +23,6 @@ def order_with_items(*, order_id: int) -> Order | None:
     """The order, its coupon, its items and their products: two queries (the items join their products)."""
     items = Prefetch("items", queryset=OrderItem.objects.select_related("product"))
     return Order.objects.select_related("coupon").prefetch_related(items).filter(id=order_id).first()
-
-
-def orders_of_cart_tokens(*, tokens) -> dict[uuid.UUID, tuple[int, bool]]:
-    """{token: (order id, whether the order consumed this token itself)} for the tokens an order
-    consumed (Order.cart_token) or grew from (EarlierCartToken); one query. A token both consumed
-    and recorded as earlier (by another order) maps to the order that consumed it."""
-    if not tokens:
-        return {}
-    consumed = Order.objects.filter(cart_token__in=tokens).values_list(
-        "cart_token", "id", Value(True, output_field=BooleanField())
-    )
-    earlier = EarlierCartToken.objects.filter(token__in=tokens).values_list(
-        "token", "order_id", Value(False, output_field=BooleanField())
-    )
-    placed: dict[uuid.UUID, tuple[int, bool]] = {}
-    for token, order_id, own in consumed.union(earlier, all=True):
-        if own or token not in placed:
-            placed[token] = (order_id, own)
-    return placed
 
 
 def orders_from_cart_tokens(*, tokens) -> dict[int, tuple[uuid.UUID, dict[int, int]]]:
