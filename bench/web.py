@@ -11,9 +11,9 @@ page), and the same journey without the payment page, as issue 13 measured it wh
 filed ("checkout journey as filed"). The framework floor is GET /healthz/, a view that returns
 "ok", served by the same workers through the same middleware; it is measured before the first
 page, between each two and after the last, and each page is compared with the mean of the two
-floor runs next to it. Targets: list >= 0.5x the floor, detail
->= 0.6x, in English and in Korean (the same pages under /ko/, with the Korean slugs); the cart
->= 0.5x, both journeys >= 0.25x.
+floor runs next to it. Targets: list >= 0.5x the floor, detail >= 0.6x, in English and in
+Korean (the same pages under /ko/, with the Korean slugs); the cart >= 0.5x, both journeys
+>= 0.25x.
 
 Queries per page are counted in-process (Django's test client, CaptureQueriesContext) against
 PostgreSQL with 10 and with 10,000 products.
@@ -22,8 +22,8 @@ PostgreSQL with 10 and with 10,000 products.
                                   [--pages list detail]
 
 --pages measures only the pages named (list, category, detail, "list (ko)", "detail (ko)", cart,
-"checkout journey", "checkout journey as filed"), still between two runs of the floor: a quick
-check of one change; `make bench` measures them all.
+"checkout journey", "checkout journey as filed"), each still between two runs of the floor: a
+quick check of one change; `make bench` measures them all.
 
 --reuse-db keeps the 10,000-product database (shop_bench_web) for the next run instead of
 dropping it, and reuses it when it is there. Needs wrk (apt-get install wrk) and PostgreSQL on
