@@ -293,15 +293,15 @@ def main() -> None:
         ]
         plans = [plan for plan in plans if plan[0] in args.pages]
         # The floor runs before the first page, between each two and after the last, and each page
-        # is compared with the two runs next to it: the machine's speed drifts over a bench of
-        # minutes (a shared host: 3,052 req/s before the pages and 2,039 after, once), and a floor
-        # measured minutes away would move a ratio by more than a target's margin.
+        # is compared with the two runs next to it: the machine's speed drifts over the minutes a
+        # bench takes (bench/README.md), by more than a target's margin.
         floors = [run_plan(floor_plan, base, work, args)]
         runs = {}
         for plan in plans:
             result = run_plan(plan, base, work, args)
             floors.append(run_plan(floor_plan, base, work, args))
-            runs[plan[0]] = {**result, "floor_rps": (floors[-2]["rps"] + floors[-1]["rps"]) / 2}
+            floor_rps = (floors[-2]["rps"] + floors[-1]["rps"]) / 2
+            runs[plan[0]] = {**result, "floor_rps": floor_rps, "x_floor": result["rps"] / floor_rps}
         server_errors = (work / "gunicorn.log").read_text()
         server_versions = versions(env)
     finally:
@@ -320,7 +320,7 @@ def main() -> None:
     # The floor's row: its mean, and the median run's latencies and the errors of all.
     middle = sorted(floors, key=lambda run: run["rps"])[len(floors) // 2]
     errors = {key: sum(run[key] for run in floors) for key in ("bad", "status_errors", "socket_errors")}
-    runs = {"floor": {**middle, **errors, "rps": floor, "floor_rps": floor,
+    runs = {"floor": {**middle, **errors, "rps": floor, "floor_rps": floor, "x_floor": 1.0,
                       "what": f"GET /healthz/, mean of its {len(floors)} runs around the pages"}, **runs}
     results = {
         "floor_rps": floor,
@@ -643,19 +643,14 @@ def wrk(base: str, script: Path, seconds: int, threads: int, connections: int, c
 
 # The report -----------------------------------------------------------------------------------
 
-def ratio(run: dict) -> float:
-    """A page's requests/s over the floor's in the runs just before and after it."""
-    return run["rps"] / run["floor_rps"]
-
-
 def report(r: dict) -> None:
     print("| endpoint | what | requests/s | floor around it | x floor | p50 ms | p99 ms | errors | target |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, run in r["runs"].items():
         target = r["targets"].get(name)
-        verdict = "" if target is None else f">= {target}x: {'met' if ratio(run) >= target else 'MISSED'}"
+        verdict = "" if target is None else f">= {target}x: {'met' if run['x_floor'] >= target else 'MISSED'}"
         errors = run["status_errors"] + run["socket_errors"] + run["bad"]
-        print(f"| {name} | {run['what']} | {run['rps']:.0f} | {run['floor_rps']:.0f} | {ratio(run):.2f} "
+        print(f"| {name} | {run['what']} | {run['rps']:.0f} | {run['floor_rps']:.0f} | {run['x_floor']:.2f} "
               f"| {run['p50_ms']:.1f} | {run['p99_ms']:.1f} | {errors} | {verdict} |")
     print(f"\nfloor: GET /healthz/ {', '.join(f'{rps:.0f}' for rps in r['floor_runs'])} req/s, "
           f"before, between and after the pages; mean {r['floor_rps']:.0f}.", end="")
